@@ -13,11 +13,12 @@ mod resource;
 pub mod tenancy;
 pub mod validate;
 pub mod virtual_network;
+pub mod wire;
 
 pub use cluster::{Cluster, ClusterSpec};
 pub use error::{FieldError, ManifestError};
 pub use kind::{Kind, UnknownKind};
-pub use resource::{Resource, ResourceKey};
+pub use resource::{BadKey, Resource, ResourceKey};
 pub use virtual_network::{VirtualNetwork, VirtualNetworkSpec, VirtualNetworkStatus};
 
 /// Re-exported so that users of the model name the same Kubernetes types.

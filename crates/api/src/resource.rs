@@ -9,6 +9,9 @@ use crate::{Cluster, Kind, ObjectMeta, VirtualNetwork};
 /// Any object the controller stores, typed. Serializes to exactly the Kubernetes JSON/YAML form
 /// (with `apiVersion` and `kind`); parse one with [`crate::manifest`].
 #[derive(Debug, Clone, PartialEq)]
+// Objects are built once and passed by reference or moved whole into the store; boxing the
+// large variants would buy nothing measurable.
+#[allow(clippy::large_enum_variant)]
 pub enum Resource {
     Namespace(Namespace),
     Pod(Pod),
@@ -39,6 +42,27 @@ impl ResourceKey {
                 None
             },
             name: name.to_string(),
+        }
+    }
+}
+
+/// A text that is not `Kind/name` or `Kind/namespace/name`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0:?} is not an object key; write Kind/name or Kind/namespace/name, e.g. Pod/default/web")]
+pub struct BadKey(pub String);
+
+impl std::str::FromStr for ResourceKey {
+    type Err = BadKey;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let bad = || BadKey(s.to_string());
+        let parts: Vec<&str> = s.split('/').collect();
+        let kind: Kind = parts.first().ok_or_else(bad)?.parse().map_err(|_| bad())?;
+        match (parts.as_slice(), kind.namespaced()) {
+            ([_, ns, name], true) if !ns.is_empty() && !name.is_empty() => {
+                Ok(ResourceKey::new(kind, Some(ns), name))
+            }
+            ([_, name], false) if !name.is_empty() => Ok(ResourceKey::new(kind, None, name)),
+            _ => Err(bad()),
         }
     }
 }

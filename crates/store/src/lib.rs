@@ -19,4 +19,5 @@ pub use allocation::Allocation;
 pub use error::StoreError;
 pub use event::{Event, EventType};
 pub use store::Store;
-pub use txn::{Outcome, Precondition, Txn};
+pub use txn::{Precondition, Txn};
+pub use weft_api::wire::Outcome;

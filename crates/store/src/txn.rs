@@ -1,6 +1,7 @@
 use std::net::IpAddr;
 
 use redb::{ReadableTable, WriteTransaction};
+use weft_api::wire::Outcome;
 use weft_api::{Kind, Resource, ResourceKey, manifest};
 
 use crate::error::db;
@@ -16,16 +17,6 @@ pub enum Precondition {
     Absent,
     /// Replace only; fails with NotFound.
     Present,
-}
-
-/// What a put did.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Outcome {
-    Created,
-    Configured,
-    Unchanged,
-    Deleted,
 }
 
 /// One atomic write: everything done through it is committed together or not at all.

@@ -1,0 +1,213 @@
+//! The command line, in kubectl's shape.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "weft",
+    version,
+    about = "Weft: virtual networks, NetworkPolicy and multi-cluster routing for Kubernetes",
+    after_help = "Exit codes: 0 ok, 1 failure, 2 usage, 3 not found, 4 conflict or already exists, 5 invalid, 6 controller unreachable."
+)]
+pub struct Cli {
+    /// The controller's URL; overrides the context (also $WEFT_SERVER).
+    #[arg(long, global = true, env = "WEFT_SERVER")]
+    pub server: Option<String>,
+    /// The context to use instead of the current one.
+    #[arg(long, global = true)]
+    pub context: Option<String>,
+    /// The namespace (default: the context's, else "default").
+    #[arg(short = 'n', long, global = true)]
+    pub namespace: Option<String>,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Create or update objects from manifests (YAML or JSON; files, directories or - for stdin).
+    Apply(ApplyArgs),
+    /// Show objects as a table, or as JSON/YAML.
+    Get(GetArgs),
+    /// Delete objects by name or by manifest.
+    Delete(DeleteArgs),
+    /// Show the client's and the controller's versions.
+    Version(VersionArgs),
+    /// Manage contexts: which controller the CLI talks to.
+    #[command(subcommand)]
+    Config(ConfigCommand),
+    /// Show and manage IP address pools and allocations.
+    #[command(subcommand)]
+    Ipam(IpamCommand),
+    /// Run the controller (a long-running daemon).
+    Controller(ControllerArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ApplyArgs {
+    /// A manifest file, a directory of them, or - for standard input. Repeatable.
+    #[arg(short = 'f', long = "filename", required = true)]
+    pub files: Vec<PathBuf>,
+    /// Also read the directories' subdirectories.
+    #[arg(short = 'R', long)]
+    pub recursive: bool,
+    /// Check the manifests and show what would be sent, without sending anything.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Output format of the applied objects (default: one line per object).
+    #[arg(short = 'o', long, value_enum)]
+    pub output: Option<OutputFormat>,
+}
+
+#[derive(Debug, Args)]
+pub struct GetArgs {
+    /// The kind: namespaces (ns), pods (po), services (svc), networkpolicies (netpol),
+    /// virtualnetworks (vn), clusters.
+    pub kind: String,
+    /// Names of objects; all objects when none.
+    pub names: Vec<String>,
+    #[arg(short = 'o', long, value_enum, default_value = "table")]
+    pub output: OutputFormat,
+    /// List across all namespaces.
+    #[arg(short = 'A', long)]
+    pub all_namespaces: bool,
+    /// Filter by labels: k=v, k!=v, k, !k, comma-separated.
+    #[arg(short = 'l', long)]
+    pub selector: Option<String>,
+    /// After listing, watch for changes and print them as they happen.
+    #[arg(short = 'w', long)]
+    pub watch: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct DeleteArgs {
+    /// The kind, when deleting by name.
+    pub kind: Option<String>,
+    pub names: Vec<String>,
+    /// Delete the objects a manifest describes. Repeatable.
+    #[arg(short = 'f', long = "filename")]
+    pub files: Vec<PathBuf>,
+    #[arg(short = 'R', long)]
+    pub recursive: bool,
+    /// Succeed when an object is already gone.
+    #[arg(long)]
+    pub ignore_not_found: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct VersionArgs {
+    /// Only the client's version; do not ask the controller.
+    #[arg(long)]
+    pub client: bool,
+    #[arg(short = 'o', long, value_enum)]
+    pub output: Option<OutputFormat>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ConfigCommand {
+    /// Show the config file.
+    View,
+    /// List contexts; the current one is marked with *.
+    GetContexts,
+    /// Print the current context's name.
+    CurrentContext,
+    /// Make NAME the current context.
+    UseContext { name: String },
+    /// Create or change a context.
+    SetContext {
+        name: String,
+        /// The controller's URL, e.g. http://127.0.0.1:7420.
+        #[arg(long)]
+        server: String,
+        /// Default namespace for this context.
+        #[arg(long = "default-namespace")]
+        default_namespace: Option<String>,
+        /// Also make it the current context.
+        #[arg(long)]
+        use_it: bool,
+    },
+    /// Remove a context.
+    DeleteContext { name: String },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum IpamCommand {
+    /// Address pools, their subnets and how full they are.
+    Pools {
+        #[arg(short = 'o', long, value_enum, default_value = "table")]
+        output: OutputFormat,
+    },
+    /// Every allocated address and its owner.
+    Allocations {
+        #[arg(short = 'o', long, value_enum, default_value = "table")]
+        output: OutputFormat,
+    },
+    /// Allocate addresses for a pod (NAMESPACE/NAME) from its namespace's network.
+    Allocate {
+        pod: String,
+        #[arg(short = 'o', long, value_enum, default_value = "table")]
+        output: OutputFormat,
+    },
+    /// Release every address an owner holds (e.g. Pod/default/web).
+    Release { owner: String },
+    /// Release addresses whose owner no longer exists (older than the controller's grace period).
+    Gc,
+}
+
+#[derive(Debug, Args)]
+pub struct ControllerArgs {
+    /// Where the store is kept.
+    #[arg(
+        long,
+        default_value = "/var/lib/weft/controller",
+        env = "WEFT_DATA_DIR"
+    )]
+    pub data_dir: PathBuf,
+    /// The API's address.
+    #[arg(long, default_value = "127.0.0.1:7420")]
+    pub listen: SocketAddr,
+    /// How often to collect addresses whose owner is gone, e.g. 60s, 5m.
+    #[arg(long, default_value = "60s", value_parser = parse_duration)]
+    pub gc_interval: std::time::Duration,
+    /// How old an orphaned allocation must be before it is collected.
+    #[arg(long, default_value = "5m", value_parser = parse_duration)]
+    pub gc_grace: std::time::Duration,
+    /// Log filter, e.g. info, debug, weft_controller=debug (also $RUST_LOG).
+    #[arg(long, default_value = "info")]
+    pub log_level: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OutputFormat {
+    Table,
+    Wide,
+    Json,
+    Yaml,
+    Name,
+}
+
+/// `500ms`, `30s`, `5m`, `1h`, or plain seconds.
+pub fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
+    let (number, unit) = text.split_at(
+        text.find(|c: char| !c.is_ascii_digit())
+            .unwrap_or(text.len()),
+    );
+    let n: u64 = number
+        .parse()
+        .map_err(|_| format!("{text:?} is not a duration; write e.g. 30s, 5m or 1h"))?;
+    let ms = match unit {
+        "ms" => n,
+        "" | "s" => n * 1000,
+        "m" => n * 60_000,
+        "h" => n * 3_600_000,
+        _ => {
+            return Err(format!(
+                "{text:?}: unknown unit {unit:?}; use ms, s, m or h"
+            ));
+        }
+    };
+    Ok(std::time::Duration::from_millis(ms))
+}

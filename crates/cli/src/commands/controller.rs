@@ -1,0 +1,41 @@
+use anyhow::{Context, Result};
+use tracing_subscriber::EnvFilter;
+use weft_controller::ControllerConfig;
+
+use crate::args::ControllerArgs;
+
+/// Runs the controller in the foreground until SIGINT or SIGTERM.
+pub async fn run(args: ControllerArgs) -> Result<u8> {
+    let filter = EnvFilter::try_from_default_env()
+        .or_else(|_| EnvFilter::try_new(&args.log_level))
+        .with_context(|| {
+            format!(
+                "--log-level {:?} is not a log filter; use e.g. info or debug",
+                args.log_level
+            )
+        })?;
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
+    let mut config = ControllerConfig::new(&args.data_dir, args.listen);
+    config.gc_interval = args.gc_interval;
+    config.gc_grace = args.gc_grace;
+    weft_controller::run(config, shutdown_signal())
+        .await
+        .context("controller failed")?;
+    Ok(0)
+}
+
+async fn shutdown_signal() {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut term = match signal(SignalKind::terminate()) {
+        Ok(s) => s,
+        Err(_) => return std::future::pending().await,
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = term.recv() => {}
+    }
+    tracing::info!("shutting down");
+}

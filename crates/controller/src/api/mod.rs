@@ -1,0 +1,38 @@
+//! The HTTP+JSON API: Kubernetes-shaped resources under `/api/v1/{plural}`, watches as
+//! newline-delimited JSON events, address management under `/api/v1/ipam`. Handlers only
+//! translate: every decision is made by the state owner.
+
+mod error;
+mod ipam;
+mod resources;
+mod watch;
+
+use axum::Router;
+use axum::routing::{get, post};
+
+pub use error::ApiError;
+
+use crate::state::Handle;
+
+pub fn router(handle: Handle) -> Router {
+    Router::new()
+        .route("/healthz", get(|| async { "ok" }))
+        .route("/version", get(resources::version))
+        .route("/api/v1/apply", post(resources::apply))
+        .route("/api/v1/ipam/pools", get(ipam::pools))
+        .route("/api/v1/ipam/allocations", get(ipam::allocations))
+        .route(
+            "/api/v1/ipam/pods/{namespace}/{name}",
+            post(ipam::allocate_pod),
+        )
+        .route("/api/v1/ipam/release", post(ipam::release))
+        .route("/api/v1/ipam/gc", post(ipam::collect_garbage))
+        .route("/api/v1/{plural}", get(resources::list_or_watch))
+        .route(
+            "/api/v1/{plural}/{name}",
+            get(resources::get)
+                .put(resources::replace)
+                .delete(resources::delete),
+        )
+        .with_state(handle)
+}

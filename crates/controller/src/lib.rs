@@ -1,0 +1,41 @@
+//! The Weft controller: keeps the desired state (resources and IP allocations) in its store,
+//! admits changes with Kubernetes-like checks, hands out addresses, and serves it all over an
+//! HTTP+JSON API with Kubernetes-style watches.
+//!
+//! Shape: one owner thread holds the store and the address pools and applies commands one at a
+//! time ([`state`]); the HTTP tasks ([`api`]) only translate requests into commands and stream
+//! events out. Nothing else touches the state, so there are no locks to get wrong.
+
+pub mod api;
+mod config;
+mod error;
+pub mod state;
+
+pub use config::ControllerConfig;
+pub use error::ControllerError;
+
+use std::future::Future;
+
+use tokio::net::TcpListener;
+
+/// Opens the store, starts the owner thread and serves the API until `shutdown` completes.
+pub async fn run(
+    config: ControllerConfig,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), ControllerError> {
+    let handle = state::start(&config)?;
+    let listener = TcpListener::bind(config.listen)
+        .await
+        .map_err(|e| ControllerError::Listen(config.listen, e))?;
+    let local = listener
+        .local_addr()
+        .map_err(|e| ControllerError::Listen(config.listen, e))?;
+    tracing::info!(address = %local, data_dir = %config.data_dir.display(), "controller serving");
+    let gc = tokio::spawn(state::gc_loop(handle.clone(), config.gc_interval));
+    let app = api::router(handle);
+    let served = axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown)
+        .await;
+    gc.abort();
+    served.map_err(|e| ControllerError::Listen(local, e))
+}

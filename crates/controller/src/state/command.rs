@@ -1,0 +1,93 @@
+use std::sync::Arc;
+
+use tokio::sync::{broadcast, mpsc, oneshot};
+use weft_api::wire::{AllocationInfo, Outcome, PodAddresses, PoolInfo};
+use weft_api::{Kind, Resource, ResourceKey};
+use weft_store::{Event, Precondition};
+
+use crate::ControllerError;
+
+type Reply<T> = oneshot::Sender<Result<T, ControllerError>>;
+
+/// A request to the state owner, with where to send the answer.
+pub enum Command {
+    Apply {
+        resource: Box<Resource>,
+        precondition: Precondition,
+        reply: Reply<(Outcome, Resource)>,
+    },
+    Delete {
+        key: ResourceKey,
+        resource_version: Option<String>,
+        reply: Reply<Resource>,
+    },
+    Get {
+        key: ResourceKey,
+        reply: Reply<Resource>,
+    },
+    List {
+        kind: Kind,
+        namespace: Option<String>,
+        reply: Reply<(u64, Vec<Resource>)>,
+    },
+    Watch {
+        kind: Kind,
+        namespace: Option<String>,
+        since: Option<u64>,
+        reply: Reply<WatchStart>,
+    },
+    Revision {
+        reply: Reply<u64>,
+    },
+    AllocatePod {
+        namespace: String,
+        name: String,
+        reply: Reply<PodAddresses>,
+    },
+    Release {
+        owner: String,
+        reply: Reply<Vec<AllocationInfo>>,
+    },
+    Pools {
+        reply: Reply<Vec<PoolInfo>>,
+    },
+    Allocations {
+        reply: Reply<Vec<AllocationInfo>>,
+    },
+    CollectGarbage {
+        reply: Reply<Vec<AllocationInfo>>,
+    },
+}
+
+/// The start of a watch: the events to send first (the current objects, or the changes since the
+/// asked revision), then everything the receiver gets. Subscribing happens in the owner, between
+/// two commands, so that no change falls between the two.
+pub struct WatchStart {
+    pub initial: Vec<Arc<Event>>,
+    pub live: broadcast::Receiver<Arc<Event>>,
+}
+
+/// A cheap, cloneable way to send commands to the owner and await the answer.
+#[derive(Clone)]
+pub struct Handle {
+    tx: mpsc::Sender<Command>,
+}
+
+impl Handle {
+    pub(crate) fn new(tx: mpsc::Sender<Command>) -> Handle {
+        Handle { tx }
+    }
+
+    /// Sends the command that `make` builds around a reply channel and waits for the answer.
+    pub async fn call<T>(
+        &self,
+        make: impl FnOnce(Reply<T>) -> Command,
+    ) -> Result<T, ControllerError> {
+        let (reply, answer) = oneshot::channel();
+        self.tx
+            .send(make(reply))
+            .await
+            .map_err(|_| ControllerError::Stopped)?;
+        answer.await.map_err(|_| ControllerError::Stopped)?
+    }
+}

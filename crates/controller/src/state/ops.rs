@@ -1,0 +1,249 @@
+//! The owner's operations: one function per command, each one store transaction.
+
+use std::sync::Arc;
+
+use k8s_openapi::api::core::v1::{PodIP, PodStatus};
+use weft_api::k8s_openapi;
+use weft_api::wire::{AllocationInfo, Outcome, PodAddresses, PoolInfo};
+use weft_api::{Kind, Resource, ResourceKey};
+use weft_ipam::Family;
+use weft_store::{Allocation, Event, EventType, Precondition};
+
+use super::{Command, State, WatchStart, addressing, admission};
+use crate::ControllerError;
+
+impl State {
+    pub(super) fn execute(&mut self, command: Command) {
+        // A reply that cannot be delivered means the caller went away; nothing to do.
+        match command {
+            Command::Apply {
+                resource,
+                precondition,
+                reply,
+            } => drop(reply.send(self.apply(*resource, precondition))),
+            Command::Delete {
+                key,
+                resource_version,
+                reply,
+            } => drop(reply.send(self.delete(&key, resource_version.as_deref()))),
+            Command::Get { key, reply } => drop(reply.send(self.get(&key))),
+            Command::List {
+                kind,
+                namespace,
+                reply,
+            } => drop(reply.send(self.list(kind, namespace.as_deref()))),
+            Command::Watch {
+                kind,
+                namespace,
+                since,
+                reply,
+            } => drop(reply.send(self.watch(kind, namespace.as_deref(), since))),
+            Command::Revision { reply } => drop(reply.send(Ok(self.store.revision()))),
+            Command::AllocatePod {
+                namespace,
+                name,
+                reply,
+            } => drop(reply.send(self.allocate_pod(&namespace, &name))),
+            Command::Release { owner, reply } => drop(reply.send(self.release(&owner))),
+            Command::Pools { reply } => drop(reply.send(Ok(self.pool_infos()))),
+            Command::Allocations { reply } => drop(reply.send(self.allocation_infos())),
+            Command::CollectGarbage { reply } => drop(reply.send(self.collect_garbage())),
+        }
+    }
+
+    fn apply(
+        &mut self,
+        resource: Resource,
+        precondition: Precondition,
+    ) -> Result<(Outcome, Resource), ControllerError> {
+        let kind = resource.kind();
+        let mut pools = self.pools.clone();
+        let (result, events) = self.store.write(|txn| {
+            let admitted = admission::admit(txn, &mut pools, resource)?;
+            let (outcome, stored) = txn.put(admitted, precondition)?;
+            if matches!(kind, Kind::Cluster | Kind::VirtualNetwork) && outcome != Outcome::Unchanged
+            {
+                pools = addressing::rebuild(txn)?;
+            }
+            Ok::<_, ControllerError>((outcome, stored))
+        })?;
+        self.pools = pools;
+        self.publish(events);
+        Ok(result)
+    }
+
+    fn delete(
+        &mut self,
+        key: &ResourceKey,
+        resource_version: Option<&str>,
+    ) -> Result<Resource, ControllerError> {
+        if key.kind == Kind::Namespace && key.name == "default" {
+            return Err(ControllerError::BadRequest(
+                "Namespace/default cannot be deleted".into(),
+            ));
+        }
+        let mut pools = self.pools.clone();
+        let (deleted, events) = self.store.write(|txn| {
+            // Check the precondition before anything cascades.
+            if txn.get(key)?.is_none() {
+                return Err(ControllerError::Store(weft_store::StoreError::NotFound {
+                    key: key.clone(),
+                }));
+            }
+            admission::before_delete(txn, &mut pools, key)?;
+            let deleted = txn.delete(key, resource_version)?;
+            if matches!(key.kind, Kind::Cluster | Kind::VirtualNetwork) {
+                pools = addressing::rebuild(txn)?;
+            }
+            Ok(deleted)
+        })?;
+        self.pools = pools;
+        self.publish(events);
+        Ok(deleted)
+    }
+
+    fn get(&self, key: &ResourceKey) -> Result<Resource, ControllerError> {
+        self.store.get(key)?.ok_or_else(|| {
+            ControllerError::Store(weft_store::StoreError::NotFound { key: key.clone() })
+        })
+    }
+
+    fn list(
+        &self,
+        kind: Kind,
+        namespace: Option<&str>,
+    ) -> Result<(u64, Vec<Resource>), ControllerError> {
+        Ok((self.store.revision(), self.store.list(kind, namespace)?))
+    }
+
+    fn watch(
+        &self,
+        kind: Kind,
+        namespace: Option<&str>,
+        since: Option<u64>,
+    ) -> Result<WatchStart, ControllerError> {
+        let live = self.events.subscribe();
+        let initial = match since {
+            None => {
+                let revision = self.store.revision();
+                self.store
+                    .list(kind, namespace)?
+                    .into_iter()
+                    .map(|object| {
+                        Arc::new(Event {
+                            kind: EventType::Added,
+                            revision,
+                            object,
+                        })
+                    })
+                    .collect()
+            }
+            Some(asked) => self
+                .history
+                .since(asked)
+                .map_err(|oldest| ControllerError::Expired { asked, oldest })?,
+        };
+        Ok(WatchStart { initial, live })
+    }
+
+    /// Gives a pod one address per family of its network's pool (the same ones again if it
+    /// already has them) and records them in the Pod's status when the Pod object exists.
+    fn allocate_pod(
+        &mut self,
+        namespace: &str,
+        name: &str,
+    ) -> Result<PodAddresses, ControllerError> {
+        let owner = ResourceKey::new(Kind::Pod, Some(namespace), name);
+        let mut pools = self.pools.clone();
+        let (answer, events) = self.store.write(|txn| {
+            let (network, pool) = addressing::pod_pool(txn, namespace)?;
+            let addresses = addressing::allocate_all(txn, &mut pools, &pool, &owner.to_string())?;
+            if let Some(Resource::Pod(mut pod)) = txn.get(&owner)? {
+                let ips: Vec<String> = addresses.iter().map(ToString::to_string).collect();
+                let status = pod.status.get_or_insert_with(PodStatus::default);
+                if status
+                    .pod_ips
+                    .as_ref()
+                    .map(|v| v.iter().map(|p| p.ip.clone()).collect::<Vec<_>>())
+                    != Some(ips.clone())
+                {
+                    status.pod_ip = ips.first().cloned();
+                    status.pod_ips = Some(ips.into_iter().map(|ip| PodIP { ip }).collect());
+                    txn.put(Resource::Pod(pod), Precondition::Present)?;
+                }
+            }
+            Ok::<_, ControllerError>(PodAddresses {
+                namespace: namespace.to_string(),
+                name: name.to_string(),
+                network,
+                pool,
+                addresses,
+            })
+        })?;
+        self.pools = pools;
+        self.publish(events);
+        Ok(answer)
+    }
+
+    fn release(&mut self, owner: &str) -> Result<Vec<AllocationInfo>, ControllerError> {
+        let mut pools = self.pools.clone();
+        let before = self.store.allocations()?;
+        let (released, events) = self
+            .store
+            .write(|txn| addressing::release_owner(txn, &mut pools, owner))?;
+        self.pools = pools;
+        self.publish(events);
+        Ok(before
+            .into_iter()
+            .filter(|a| released.contains(&(a.pool.clone(), a.address)))
+            .map(info)
+            .collect())
+    }
+
+    fn pool_infos(&self) -> Vec<PoolInfo> {
+        self.pools
+            .iter()
+            .map(|(name, pool)| {
+                let purpose = match name.as_str() {
+                    addressing::PODS_POOL => {
+                        "pod addresses: the default network and networks without subnets"
+                            .to_string()
+                    }
+                    addressing::SERVICES_POOL => "Service ClusterIPs".to_string(),
+                    other => format!(
+                        "pod addresses of VirtualNetwork {}",
+                        other.trim_start_matches("vn/")
+                    ),
+                };
+                let mut used = std::collections::BTreeMap::new();
+                let mut capacity = std::collections::BTreeMap::new();
+                for family in [Family::V4, Family::V6] {
+                    if pool.capacity(family) > 0 {
+                        used.insert(family.to_string(), pool.used(family) as u64);
+                        capacity.insert(family.to_string(), pool.capacity(family).to_string());
+                    }
+                }
+                PoolInfo {
+                    name: name.clone(),
+                    purpose,
+                    cidrs: pool.cidrs().iter().map(ToString::to_string).collect(),
+                    used,
+                    capacity,
+                }
+            })
+            .collect()
+    }
+
+    fn allocation_infos(&self) -> Result<Vec<AllocationInfo>, ControllerError> {
+        Ok(self.store.allocations()?.into_iter().map(info).collect())
+    }
+}
+
+pub(super) fn info(a: Allocation) -> AllocationInfo {
+    AllocationInfo {
+        pool: a.pool,
+        address: a.address,
+        owner: a.owner,
+        allocated_at: a.allocated_at.to_string(),
+    }
+}
