@@ -175,6 +175,9 @@ pub struct ControllerArgs {
     /// How old an orphaned allocation must be before it is collected.
     #[arg(long, default_value = "5m", value_parser = parse_duration)]
     pub gc_grace: std::time::Duration,
+    /// Write the API's URL to this file once serving (for scripts; use with --listen 127.0.0.1:0).
+    #[arg(long)]
+    pub ready_file: Option<PathBuf>,
     /// Log filter, e.g. info, debug, weft_controller=debug (also $RUST_LOG).
     #[arg(long, default_value = "info")]
     pub log_level: String,

@@ -14,6 +14,9 @@ pub struct ControllerConfig {
     /// How old an allocation must be before it may be collected: an address is allocated just
     /// before its pod object is written, and must not be taken back in between.
     pub gc_grace: Duration,
+    /// Written with the API's URL once the controller serves, so that scripts and tests can
+    /// wait for readiness and learn the port when `listen` asked for port 0.
+    pub ready_file: Option<PathBuf>,
 }
 
 impl ControllerConfig {
@@ -25,6 +28,7 @@ impl ControllerConfig {
             listen,
             gc_interval: Duration::from_secs(60),
             gc_grace: Duration::from_secs(300),
+            ready_file: None,
         }
     }
 }

@@ -30,6 +30,16 @@ pub async fn run(
     let local = listener
         .local_addr()
         .map_err(|e| ControllerError::Listen(config.listen, e))?;
+    if let Some(path) = &config.ready_file {
+        // Write then rename: a reader never sees half a URL.
+        let tmp = path.with_extension("tmp");
+        std::fs::write(&tmp, format!("http://{local}\n"))
+            .and_then(|_| std::fs::rename(&tmp, path))
+            .map_err(|e| ControllerError::Open {
+                path: path.clone(),
+                reason: format!("cannot write the ready file: {e}"),
+            })?;
+    }
     tracing::info!(address = %local, data_dir = %config.data_dir.display(), "controller serving");
     let gc = tokio::spawn(state::gc_loop(handle.clone(), config.gc_interval));
     let app = api::router(handle);

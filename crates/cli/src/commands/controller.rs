@@ -21,6 +21,7 @@ pub async fn run(args: ControllerArgs) -> Result<u8> {
     let mut config = ControllerConfig::new(&args.data_dir, args.listen);
     config.gc_interval = args.gc_interval;
     config.gc_grace = args.gc_grace;
+    config.ready_file = args.ready_file;
     weft_controller::run(config, shutdown_signal())
         .await
         .context("controller failed")?;
