@@ -13,7 +13,7 @@ use crate::ControllerError;
 impl State {
     /// Releases allocations older than the grace period whose owner object does not exist.
     /// Owners that are not object keys are left alone: someone else manages those.
-    pub(super) fn collect_garbage(&mut self) -> Result<Vec<AllocationInfo>, ControllerError> {
+    pub(crate) fn collect_garbage(&mut self) -> Result<Vec<AllocationInfo>, ControllerError> {
         let now = jiff::Timestamp::now();
         let grace = i64::try_from(self.gc_grace.as_secs()).unwrap_or(i64::MAX);
         let mut orphans = Vec::new();

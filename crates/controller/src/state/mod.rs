@@ -7,6 +7,8 @@ mod command;
 mod gc;
 mod history;
 mod ops;
+#[cfg(test)]
+mod tests;
 
 pub use addressing::{PODS_POOL, SERVICES_POOL, network_pool};
 pub use command::{Command, Handle, WatchStart};
@@ -38,32 +40,7 @@ pub(crate) struct State {
 
 /// Opens the store, rebuilds the pools and starts the owner thread.
 pub fn start(config: &ControllerConfig) -> Result<Handle, ControllerError> {
-    std::fs::create_dir_all(&config.data_dir).map_err(|e| ControllerError::Open {
-        path: config.data_dir.clone(),
-        reason: e.to_string(),
-    })?;
-    let store = Store::open(&config.data_dir).map_err(|e| ControllerError::Open {
-        path: config.data_dir.clone(),
-        reason: match e {
-            weft_store::StoreError::Database(redb::Error::DatabaseAlreadyOpen) => {
-                "another controller is using this data directory; stop it or choose another --data-dir".into()
-            }
-            other => other.to_string(),
-        },
-    })?;
-    let (events, _) = broadcast::channel(WATCH_BUFFER);
-    let mut state = State {
-        history: History::new(store.revision(), HISTORY),
-        store,
-        pools: Pools::new(),
-        events,
-        gc_grace: config.gc_grace,
-    };
-    state.pools = state
-        .store
-        .write(|txn| addressing::rebuild(txn))
-        .map(|(p, _)| p)?;
-    state.ensure_default_namespace()?;
+    let state = State::open(config)?;
     let (tx, rx) = mpsc::channel(1024);
     std::thread::Builder::new()
         .name("weft-state".into())
@@ -76,6 +53,37 @@ pub fn start(config: &ControllerConfig) -> Result<Handle, ControllerError> {
 }
 
 impl State {
+    /// Opens the store and rebuilds the pools from it.
+    pub(crate) fn open(config: &ControllerConfig) -> Result<State, ControllerError> {
+        std::fs::create_dir_all(&config.data_dir).map_err(|e| ControllerError::Open {
+            path: config.data_dir.clone(),
+            reason: e.to_string(),
+        })?;
+        let store = Store::open(&config.data_dir).map_err(|e| ControllerError::Open {
+        path: config.data_dir.clone(),
+        reason: match e {
+            weft_store::StoreError::Database(redb::Error::DatabaseAlreadyOpen) => {
+                "another controller is using this data directory; stop it or choose another --data-dir".into()
+            }
+            other => other.to_string(),
+        },
+    })?;
+        let (events, _) = broadcast::channel(WATCH_BUFFER);
+        let mut state = State {
+            history: History::new(store.revision(), HISTORY),
+            store,
+            pools: Pools::new(),
+            events,
+            gc_grace: config.gc_grace,
+        };
+        state.pools = state
+            .store
+            .write(|txn| addressing::rebuild(txn))
+            .map(|(p, _)| p)?;
+        state.ensure_default_namespace()?;
+        Ok(state)
+    }
+
     fn run(mut self, mut rx: mpsc::Receiver<Command>) {
         while let Some(command) = rx.blocking_recv() {
             self.execute(command);

@@ -51,7 +51,7 @@ impl State {
         }
     }
 
-    fn apply(
+    pub(crate) fn apply(
         &mut self,
         resource: Resource,
         precondition: Precondition,
@@ -72,7 +72,7 @@ impl State {
         Ok(result)
     }
 
-    fn delete(
+    pub(crate) fn delete(
         &mut self,
         key: &ResourceKey,
         resource_version: Option<&str>,
@@ -102,13 +102,13 @@ impl State {
         Ok(deleted)
     }
 
-    fn get(&self, key: &ResourceKey) -> Result<Resource, ControllerError> {
+    pub(crate) fn get(&self, key: &ResourceKey) -> Result<Resource, ControllerError> {
         self.store.get(key)?.ok_or_else(|| {
             ControllerError::Store(weft_store::StoreError::NotFound { key: key.clone() })
         })
     }
 
-    fn list(
+    pub(crate) fn list(
         &self,
         kind: Kind,
         namespace: Option<&str>,
@@ -116,7 +116,7 @@ impl State {
         Ok((self.store.revision(), self.store.list(kind, namespace)?))
     }
 
-    fn watch(
+    pub(crate) fn watch(
         &self,
         kind: Kind,
         namespace: Option<&str>,
@@ -148,7 +148,7 @@ impl State {
 
     /// Gives a pod one address per family of its network's pool (the same ones again if it
     /// already has them) and records them in the Pod's status when the Pod object exists.
-    fn allocate_pod(
+    pub(crate) fn allocate_pod(
         &mut self,
         namespace: &str,
         name: &str,
@@ -185,7 +185,7 @@ impl State {
         Ok(answer)
     }
 
-    fn release(&mut self, owner: &str) -> Result<Vec<AllocationInfo>, ControllerError> {
+    pub(crate) fn release(&mut self, owner: &str) -> Result<Vec<AllocationInfo>, ControllerError> {
         let mut pools = self.pools.clone();
         let before = self.store.allocations()?;
         let (released, events) = self
@@ -200,7 +200,7 @@ impl State {
             .collect())
     }
 
-    fn pool_infos(&self) -> Vec<PoolInfo> {
+    pub(crate) fn pool_infos(&self) -> Vec<PoolInfo> {
         self.pools
             .iter()
             .map(|(name, pool)| {
@@ -234,7 +234,7 @@ impl State {
             .collect()
     }
 
-    fn allocation_infos(&self) -> Result<Vec<AllocationInfo>, ControllerError> {
+    pub(crate) fn allocation_infos(&self) -> Result<Vec<AllocationInfo>, ControllerError> {
         Ok(self.store.allocations()?.into_iter().map(info).collect())
     }
 }
