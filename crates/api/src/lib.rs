@@ -6,6 +6,7 @@
 //! deciding which virtual network a namespace is on. Storage and I/O live elsewhere.
 
 pub mod cluster;
+pub mod crd;
 mod error;
 mod kind;
 pub mod manifest;

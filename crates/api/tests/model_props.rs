@@ -76,3 +76,63 @@ proptest! {
         prop_assert!(err.contains(&want), "{}", err);
     }
 }
+
+/// JSON trees shaped like manifests, with plausible keys and wrong types everywhere.
+fn json_tree() -> impl Strategy<Value = serde_json::Value> {
+    use serde_json::Value;
+    let leaf = prop_oneof![
+        Just(Value::Null),
+        any::<bool>().prop_map(Value::Bool),
+        any::<i64>().prop_map(Value::from),
+        "[a-z0-9./:-]{0,12}".prop_map(Value::String),
+        Just(Value::String("10.1.0.0/33".into())),
+    ];
+    leaf.prop_recursive(4, 48, 6, |inner| {
+        let keys = prop_oneof![
+            Just("metadata"),
+            Just("name"),
+            Just("namespace"),
+            Just("spec"),
+            Just("subnets"),
+            Just("vni"),
+            Just("ports"),
+            Just("port"),
+            Just("podSelector"),
+            Just("ingress"),
+            Just("from"),
+            Just("ipBlock"),
+            Just("cidr"),
+            Just("containers"),
+            Just("labels"),
+        ];
+        prop_oneof![
+            prop::collection::vec(inner.clone(), 0..4).prop_map(serde_json::Value::Array),
+            prop::collection::btree_map(keys.prop_map(str::to_string), inner, 0..5)
+                .prop_map(|m| serde_json::Value::Object(m.into_iter().collect())),
+        ]
+    })
+}
+
+proptest! {
+    /// Whatever a manifest holds, reading it gives a value or an error, never a panic.
+    #[test]
+    fn arbitrary_objects_never_panic(
+        body in json_tree(),
+        kind in prop::sample::select(vec![
+            ("v1", "Pod"), ("v1", "Service"), ("v1", "Namespace"),
+            ("networking.k8s.io/v1", "NetworkPolicy"),
+            ("weft.io/v1alpha1", "VirtualNetwork"), ("weft.io/v1alpha1", "Cluster"),
+        ]),
+    ) {
+        let mut value = serde_json::json!({"apiVersion": kind.0, "kind": kind.1});
+        if let (Some(target), serde_json::Value::Object(fields)) = (value.as_object_mut(), body) {
+            target.extend(fields);
+        }
+        let _ = manifest::from_value(value);
+    }
+
+    #[test]
+    fn arbitrary_text_never_panics(text in "(?s).{0,200}") {
+        let _ = manifest::parse(&text, "-");
+    }
+}

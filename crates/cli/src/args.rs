@@ -44,6 +44,8 @@ pub enum Command {
     Ipam(IpamCommand),
     /// Run the controller (a long-running daemon).
     Controller(ControllerArgs),
+    /// Print the CustomResourceDefinitions of Weft's kinds, for a real cluster (| kubectl apply -f -).
+    Crds,
 }
 
 #[derive(Debug, Args)]
