@@ -4,10 +4,15 @@
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use kube::CustomResourceExt;
 
-use crate::{Cluster, VirtualNetwork};
+use crate::{Cluster, Node, VirtualNetwork, WorkloadEndpoint};
 
 pub fn definitions() -> Vec<CustomResourceDefinition> {
-    vec![Cluster::crd(), VirtualNetwork::crd()]
+    vec![
+        Cluster::crd(),
+        VirtualNetwork::crd(),
+        Node::crd(),
+        WorkloadEndpoint::crd(),
+    ]
 }
 
 /// All definitions as one multi-document YAML text.
@@ -30,13 +35,18 @@ mod tests {
             .iter()
             .map(|c| c.metadata.name.as_deref().unwrap_or_default())
             .collect();
-        assert_eq!(names, ["clusters.weft.io", "virtualnetworks.weft.io"]);
+        assert_eq!(
+            names,
+            [
+                "clusters.weft.io",
+                "virtualnetworks.weft.io",
+                "nodes.weft.io",
+                "workloadendpoints.weft.io"
+            ]
+        );
         let vn = &crds[1];
         assert_eq!(vn.spec.scope, "Cluster");
-        assert_eq!(
-            vn.spec.names.short_names.as_deref(),
-            Some(&["vn".to_string()][..])
-        );
+        assert_eq!(vn.spec.names.short_names.as_deref(), Some(&["vn".to_string()][..]));
         let schema = vn.spec.versions[0]
             .schema
             .as_ref()
@@ -45,12 +55,7 @@ mod tests {
         let spec = &schema.properties.as_ref().unwrap()["spec"];
         let required = spec.required.clone().unwrap_or_default();
         assert_eq!(required, ["vni"]);
-        assert!(
-            spec.properties
-                .as_ref()
-                .unwrap()
-                .contains_key("importRouteTargets")
-        );
+        assert!(spec.properties.as_ref().unwrap().contains_key("importRouteTargets"));
     }
 
     #[test]

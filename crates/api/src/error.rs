@@ -37,10 +37,7 @@ pub enum ManifestError {
     Syntax { location: String, message: String },
     /// A well-formed document that is not a valid object. `object` is `Kind/name` when known.
     #[error("{}", render_invalid(object, errors))]
-    Invalid {
-        object: String,
-        errors: Vec<FieldError>,
-    },
+    Invalid { object: String, errors: Vec<FieldError> },
 }
 
 fn render_invalid(object: &str, errors: &[FieldError]) -> String {

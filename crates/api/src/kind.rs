@@ -13,6 +13,8 @@ pub enum Kind {
     NetworkPolicy,
     VirtualNetwork,
     Cluster,
+    Node,
+    WorkloadEndpoint,
 }
 
 struct KindInfo {
@@ -31,29 +33,28 @@ pub struct UnknownKind {
 }
 
 impl Kind {
-    pub const ALL: [Kind; 6] = [
+    pub const ALL: [Kind; 8] = [
         Kind::Namespace,
         Kind::Pod,
         Kind::Service,
         Kind::NetworkPolicy,
         Kind::VirtualNetwork,
         Kind::Cluster,
+        Kind::Node,
+        Kind::WorkloadEndpoint,
     ];
 
     fn info(self) -> KindInfo {
-        let (api_version, plural, short_names, namespaced): (_, _, &'static [&'static str], _) =
-            match self {
-                Kind::Namespace => ("v1", "namespaces", &["ns"], false),
-                Kind::Pod => ("v1", "pods", &["po"], true),
-                Kind::Service => ("v1", "services", &["svc"], true),
-                Kind::NetworkPolicy => {
-                    ("networking.k8s.io/v1", "networkpolicies", &["netpol"], true)
-                }
-                Kind::VirtualNetwork => {
-                    (crate::WEFT_API_VERSION, "virtualnetworks", &["vn"], false)
-                }
-                Kind::Cluster => (crate::WEFT_API_VERSION, "clusters", &[], false),
-            };
+        let (api_version, plural, short_names, namespaced): (_, _, &'static [&'static str], _) = match self {
+            Kind::Namespace => ("v1", "namespaces", &["ns"], false),
+            Kind::Pod => ("v1", "pods", &["po"], true),
+            Kind::Service => ("v1", "services", &["svc"], true),
+            Kind::NetworkPolicy => ("networking.k8s.io/v1", "networkpolicies", &["netpol"], true),
+            Kind::VirtualNetwork => (crate::WEFT_API_VERSION, "virtualnetworks", &["vn"], false),
+            Kind::Cluster => (crate::WEFT_API_VERSION, "clusters", &[], false),
+            Kind::Node => (crate::WEFT_API_VERSION, "nodes", &["no"], false),
+            Kind::WorkloadEndpoint => (crate::WEFT_API_VERSION, "workloadendpoints", &["wep"], true),
+        };
         KindInfo {
             api_version,
             plural,
@@ -70,6 +71,8 @@ impl Kind {
             Kind::NetworkPolicy => "NetworkPolicy",
             Kind::VirtualNetwork => "VirtualNetwork",
             Kind::Cluster => "Cluster",
+            Kind::Node => "Node",
+            Kind::WorkloadEndpoint => "WorkloadEndpoint",
         }
     }
 
@@ -108,11 +111,7 @@ impl FromStr for Kind {
         let bare = lower.split('.').next().unwrap_or_default();
         Kind::ALL
             .into_iter()
-            .find(|k| {
-                bare == k.name().to_ascii_lowercase()
-                    || bare == k.plural()
-                    || k.short_names().contains(&bare)
-            })
+            .find(|k| bare == k.name().to_ascii_lowercase() || bare == k.plural() || k.short_names().contains(&bare))
             .ok_or_else(|| UnknownKind {
                 given: s.to_string(),
                 known: Kind::ALL.map(|k| k.plural()).join(", "),
@@ -147,10 +146,7 @@ mod tests {
             assert_eq!(text.parse::<Kind>().unwrap(), kind, "{text}");
         }
         let e = "pdos".parse::<Kind>().unwrap_err();
-        assert!(
-            e.to_string().contains("known types: namespaces, pods"),
-            "{e}"
-        );
+        assert!(e.to_string().contains("known types: namespaces, pods"), "{e}");
     }
 
     #[test]

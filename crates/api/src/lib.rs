@@ -10,17 +10,21 @@ pub mod crd;
 mod error;
 mod kind;
 pub mod manifest;
+pub mod node;
 mod resource;
 pub mod tenancy;
 pub mod validate;
 pub mod virtual_network;
 pub mod wire;
+pub mod workload_endpoint;
 
 pub use cluster::{Cluster, ClusterSpec};
 pub use error::{FieldError, ManifestError};
 pub use kind::{Kind, UnknownKind};
+pub use node::{Node, NodeSpec, NodeStatus};
 pub use resource::{BadKey, Resource, ResourceKey};
 pub use virtual_network::{VirtualNetwork, VirtualNetworkSpec, VirtualNetworkStatus};
+pub use workload_endpoint::{WorkloadEndpoint, WorkloadEndpointSpec};
 
 /// Re-exported so that users of the model name the same Kubernetes types.
 pub use k8s_openapi;

@@ -60,17 +60,12 @@ pub fn from_value(value: Value) -> Result<Resource, ManifestError> {
 /// error (a typo such as `spec.subnet` must not be dropped without a word).
 pub fn decode(value: Value) -> Result<Resource, ManifestError> {
     let object = describe(&value);
-    let field = |path: &str, message: String| {
-        ManifestError::invalid(object.clone(), vec![FieldError::new(path, message)])
-    };
+    let field =
+        |path: &str, message: String| ManifestError::invalid(object.clone(), vec![FieldError::new(path, message)]);
     let api_version = value.get("apiVersion").and_then(Value::as_str);
     let kind = value.get("kind").and_then(Value::as_str);
     let (Some(api_version), Some(kind_name)) = (api_version, kind) else {
-        let missing = if api_version.is_none() {
-            "apiVersion"
-        } else {
-            "kind"
-        };
+        let missing = if api_version.is_none() { "apiVersion" } else { "kind" };
         return Err(field(
             missing,
             format!(
@@ -101,6 +96,8 @@ pub fn decode(value: Value) -> Result<Resource, ManifestError> {
         Kind::NetworkPolicy => Resource::NetworkPolicy(typed(&value, &object)?),
         Kind::VirtualNetwork => Resource::VirtualNetwork(typed(&value, &object)?),
         Kind::Cluster => Resource::Cluster(typed(&value, &object)?),
+        Kind::Node => Resource::Node(typed(&value, &object)?),
+        Kind::WorkloadEndpoint => Resource::WorkloadEndpoint(typed(&value, &object)?),
     };
     let mut unknown = Vec::new();
     unknown_fields(&value, &resource.to_value(), String::new(), &mut unknown);
@@ -109,7 +106,12 @@ pub fn decode(value: Value) -> Result<Resource, ManifestError> {
     } else {
         let errors = unknown
             .into_iter()
-            .map(|path| FieldError::new(path, "unknown field; check its spelling and indentation against the kind's schema (docs/resources.md)"))
+            .map(|path| {
+                FieldError::new(
+                    path,
+                    "unknown field; check its spelling and indentation against the kind's schema (docs/resources.md)",
+                )
+            })
             .collect();
         Err(ManifestError::invalid(object, errors))
     }
@@ -128,19 +130,13 @@ fn typed<T: DeserializeOwned>(value: &Value, object: &str) -> Result<T, Manifest
 
 /// `Kind/name` from an undecoded object, as far as it can be told.
 fn describe(value: &Value) -> String {
-    let kind = value
-        .get("kind")
-        .and_then(Value::as_str)
-        .unwrap_or("object");
+    let kind = value.get("kind").and_then(Value::as_str).unwrap_or("object");
     let meta = value.get("metadata");
     let name = meta
         .and_then(|m| m.get("name"))
         .and_then(Value::as_str)
         .unwrap_or("(no name)");
-    match meta
-        .and_then(|m| m.get("namespace"))
-        .and_then(Value::as_str)
-    {
+    match meta.and_then(|m| m.get("namespace")).and_then(Value::as_str) {
         Some(ns) => format!("{kind}/{ns}/{name}"),
         None => format!("{kind}/{name}"),
     }

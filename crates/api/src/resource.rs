@@ -4,7 +4,7 @@ use k8s_openapi::api::core::v1::{Namespace, Pod, Service};
 use k8s_openapi::api::networking::v1::NetworkPolicy;
 use serde::{Serialize, Serializer};
 
-use crate::{Cluster, Kind, ObjectMeta, VirtualNetwork};
+use crate::{Cluster, Kind, Node, ObjectMeta, VirtualNetwork, WorkloadEndpoint};
 
 /// Any object the controller stores, typed. Serializes to exactly the Kubernetes JSON/YAML form
 /// (with `apiVersion` and `kind`); parse one with [`crate::manifest`].
@@ -19,12 +19,12 @@ pub enum Resource {
     NetworkPolicy(NetworkPolicy),
     VirtualNetwork(VirtualNetwork),
     Cluster(Cluster),
+    Node(Node),
+    WorkloadEndpoint(WorkloadEndpoint),
 }
 
 /// Where an object lives: kind, namespace (for namespaced kinds) and name.
-#[derive(
-    Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
-)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize)]
 pub struct ResourceKey {
     pub kind: Kind,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -58,9 +58,7 @@ impl std::str::FromStr for ResourceKey {
         let parts: Vec<&str> = s.split('/').collect();
         let kind: Kind = parts.first().ok_or_else(bad)?.parse().map_err(|_| bad())?;
         match (parts.as_slice(), kind.namespaced()) {
-            ([_, ns, name], true) if !ns.is_empty() && !name.is_empty() => {
-                Ok(ResourceKey::new(kind, Some(ns), name))
-            }
+            ([_, ns, name], true) if !ns.is_empty() && !name.is_empty() => Ok(ResourceKey::new(kind, Some(ns), name)),
             ([_, name], false) if !name.is_empty() => Ok(ResourceKey::new(kind, None, name)),
             _ => Err(bad()),
         }
@@ -86,6 +84,8 @@ macro_rules! each_kind {
             Resource::NetworkPolicy($inner) => $body,
             Resource::VirtualNetwork($inner) => $body,
             Resource::Cluster($inner) => $body,
+            Resource::Node($inner) => $body,
+            Resource::WorkloadEndpoint($inner) => $body,
         }
     };
 }
@@ -99,6 +99,8 @@ impl Resource {
             Resource::NetworkPolicy(_) => Kind::NetworkPolicy,
             Resource::VirtualNetwork(_) => Kind::VirtualNetwork,
             Resource::Cluster(_) => Kind::Cluster,
+            Resource::Node(_) => Kind::Node,
+            Resource::WorkloadEndpoint(_) => Kind::WorkloadEndpoint,
         }
     }
 

@@ -93,9 +93,7 @@ mod tests {
         );
         assert_eq!(
             placement("team", Some(&ns(&[(NETWORK_ANNOTATION, "blue")]))),
-            Placement::Named {
-                network: "blue".into()
-            }
+            Placement::Named { network: "blue".into() }
         );
     }
 }

@@ -14,10 +14,7 @@ fn yaml_files(dir: &Path) -> Vec<PathBuf> {
     let mut files: Vec<PathBuf> = fs::read_dir(dir)
         .unwrap_or_else(|e| panic!("reading {}: {e}", dir.display()))
         .map(|e| e.unwrap().path())
-        .filter(|p| {
-            p.extension()
-                .is_some_and(|x| x == "yaml" || x == "yml" || x == "json")
-        })
+        .filter(|p| p.extension().is_some_and(|x| x == "yaml" || x == "yml" || x == "json"))
         .collect();
     files.sort();
     files
@@ -26,10 +23,7 @@ fn yaml_files(dir: &Path) -> Vec<PathBuf> {
 #[test]
 fn examples_round_trip() {
     let files = yaml_files(&examples_dir());
-    assert!(
-        files.len() >= 5,
-        "expected the example manifests, found {files:?}"
-    );
+    assert!(files.len() >= 5, "expected the example manifests, found {files:?}");
     let mut objects = 0;
     for file in files {
         let text = fs::read_to_string(&file).unwrap();
@@ -86,10 +80,7 @@ fn every_error_is_reported_at_once() {
     let err = manifest::parse(text, "-").unwrap_err().to_string();
     let lines: Vec<&str> = err.lines().collect();
     assert_eq!(lines.len(), 4, "{err}");
-    assert!(
-        lines.iter().all(|l| l.starts_with("VirtualNetwork/Blue: ")),
-        "{err}"
-    );
+    assert!(lines.iter().all(|l| l.starts_with("VirtualNetwork/Blue: ")), "{err}");
     assert!(err.contains("metadata.name: "));
     assert!(err.contains("spec.vni: 0 is not a valid VNI"));
     assert!(err.contains("spec.subnets[1]: 10.1.0.0/16 overlaps spec.subnets[0] (10.0.0.0/8)"));
@@ -102,10 +93,7 @@ fn lists_and_json_are_read() {
         {"apiVersion":"v1","kind":"Namespace","metadata":{"name":"a"}},
         {"apiVersion":"v1","kind":"Namespace","metadata":{"name":"b"}}]}"#;
     let parsed = manifest::parse(json, "-").unwrap();
-    assert_eq!(
-        parsed.iter().map(|r| r.name()).collect::<Vec<_>>(),
-        ["a", "b"]
-    );
+    assert_eq!(parsed.iter().map(|r| r.name()).collect::<Vec<_>>(), ["a", "b"]);
     let err = manifest::parse("a: [", "bad.yaml").unwrap_err().to_string();
     assert!(err.starts_with("bad.yaml (document 1): "), "{err}");
 }

@@ -8,8 +8,7 @@ fn rt() -> impl Strategy<Value = String> {
     prop_oneof![
         (1u32..=65535, any::<u32>()).prop_map(|(a, n)| format!("{a}:{n}")),
         (65536u64..=4294967295, any::<u16>()).prop_map(|(a, n)| format!("{a}:{n}")),
-        (any::<[u8; 4]>(), any::<u16>())
-            .prop_map(|(a, n)| format!("{}:{n}", std::net::Ipv4Addr::from(a))),
+        (any::<[u8; 4]>(), any::<u16>()).prop_map(|(a, n)| format!("{}:{n}", std::net::Ipv4Addr::from(a))),
     ]
 }
 

@@ -162,11 +162,7 @@ pub enum IpamCommand {
 #[derive(Debug, Args)]
 pub struct ControllerArgs {
     /// Where the store is kept.
-    #[arg(
-        long,
-        default_value = "/var/lib/weft/controller",
-        env = "WEFT_DATA_DIR"
-    )]
+    #[arg(long, default_value = "/var/lib/weft/controller", env = "WEFT_DATA_DIR")]
     pub data_dir: PathBuf,
     /// The API's address.
     #[arg(long, default_value = "127.0.0.1:7420")]
@@ -196,10 +192,7 @@ pub enum OutputFormat {
 
 /// `500ms`, `30s`, `5m`, `1h`, or plain seconds.
 pub fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
-    let (number, unit) = text.split_at(
-        text.find(|c: char| !c.is_ascii_digit())
-            .unwrap_or(text.len()),
-    );
+    let (number, unit) = text.split_at(text.find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len()));
     let n: u64 = number
         .parse()
         .map_err(|_| format!("{text:?} is not a duration; write e.g. 30s, 5m or 1h"))?;
@@ -209,9 +202,7 @@ pub fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
         "m" => n * 60_000,
         "h" => n * 3_600_000,
         _ => {
-            return Err(format!(
-                "{text:?}: unknown unit {unit:?}; use ms, s, m or h"
-            ));
+            return Err(format!("{text:?}: unknown unit {unit:?}; use ms, s, m or h"));
         }
     };
     Ok(std::time::Duration::from_millis(ms))

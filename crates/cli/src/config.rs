@@ -41,12 +41,8 @@ impl Config {
     /// A missing file is an empty config.
     pub fn load(path: &Path) -> Result<Config> {
         match std::fs::read_to_string(path) {
-            Ok(text) => serde_yaml_ng::from_str(&text).with_context(|| {
-                format!(
-                    "{} is not a valid weft config; fix or remove it",
-                    path.display()
-                )
-            }),
+            Ok(text) => serde_yaml_ng::from_str(&text)
+                .with_context(|| format!("{} is not a valid weft config; fix or remove it", path.display())),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Config::default()),
             Err(e) => Err(e).with_context(|| format!("reading {}", path.display())),
         }
@@ -58,8 +54,7 @@ impl Config {
             std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
         }
         let tmp = path.with_extension("tmp");
-        std::fs::write(&tmp, serde_yaml_ng::to_string(self)?)
-            .with_context(|| format!("writing {}", tmp.display()))?;
+        std::fs::write(&tmp, serde_yaml_ng::to_string(self)?).with_context(|| format!("writing {}", tmp.display()))?;
         std::fs::rename(&tmp, path).with_context(|| format!("writing {}", path.display()))?;
         Ok(())
     }

@@ -53,9 +53,7 @@ impl From<ClientError> for Exit {
     fn from(e: ClientError) -> Exit {
         let code = of(&e);
         let message = match &e {
-            ClientError::Api(s)
-                if !s.causes.is_empty() && !s.message.contains(&s.causes[0].message) =>
-            {
+            ClientError::Api(s) if !s.causes.is_empty() && !s.message.contains(&s.causes[0].message) => {
                 let causes: Vec<String> = s.causes.iter().map(|c| format!("  {c}")).collect();
                 format!("{}\n{}", s.message, causes.join("\n"))
             }

@@ -15,10 +15,7 @@ use exit::Exit;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(r) => r,
         Err(e) => {
             eprintln!("error: cannot start the runtime: {e}");
@@ -28,10 +25,7 @@ fn main() -> ExitCode {
     match runtime.block_on(run(cli)) {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
-            let code = e
-                .downcast_ref::<Exit>()
-                .map(|x| x.code)
-                .unwrap_or(exit::FAILURE);
+            let code = e.downcast_ref::<Exit>().map(|x| x.code).unwrap_or(exit::FAILURE);
             eprintln!("error: {e:#}");
             ExitCode::from(code)
         }

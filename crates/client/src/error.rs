@@ -11,9 +11,7 @@ pub enum ClientError {
     Api(Box<Status>),
     #[error("unexpected answer from the controller: {0}")]
     Decode(String),
-    #[error(
-        "{0:?} is not a controller address; write it as http://HOST:PORT, e.g. http://127.0.0.1:7420"
-    )]
+    #[error("{0:?} is not a controller address; write it as http://HOST:PORT, e.g. http://127.0.0.1:7420")]
     BadServer(String),
 }
 

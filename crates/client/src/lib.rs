@@ -10,8 +10,8 @@ use std::time::Duration;
 use reqwest::{Method, RequestBuilder};
 use serde::de::DeserializeOwned;
 use weft_api::wire::{
-    AllocationInfo, ApplyResult, List, PodAddresses, PoolInfo, ReleaseRequest, Released, Status,
-    VersionInfo, WatchEvent,
+    AllocationInfo, ApplyResult, List, PodAddresses, PoolInfo, ReleaseRequest, Released, Status, VersionInfo,
+    WatchEvent,
 };
 use weft_api::{Kind, Resource, manifest};
 
@@ -59,10 +59,7 @@ impl Client {
         } else {
             Err(match serde_json::from_slice::<Status>(&bytes) {
                 Ok(s) => ClientError::Api(Box::new(s)),
-                Err(_) => ClientError::Decode(format!(
-                    "HTTP {status}: {}",
-                    String::from_utf8_lossy(&bytes)
-                )),
+                Err(_) => ClientError::Decode(format!("HTTP {status}: {}", String::from_utf8_lossy(&bytes))),
             })
         }
     }
@@ -78,11 +75,7 @@ impl Client {
     }
 
     /// Creates or updates an object; with `create_only`, fails if it exists.
-    pub async fn apply(
-        &self,
-        resource: &Resource,
-        create_only: bool,
-    ) -> Result<ApplyResult, ClientError> {
+    pub async fn apply(&self, resource: &Resource, create_only: bool) -> Result<ApplyResult, ClientError> {
         let mut req = self.request(Method::POST, "/api/v1/apply").json(resource);
         if create_only {
             req = req.query(&[("create", "true")]);
@@ -90,42 +83,23 @@ impl Client {
         self.send(req).await
     }
 
-    pub async fn get(
-        &self,
-        kind: Kind,
-        namespace: Option<&str>,
-        name: &str,
-    ) -> Result<Resource, ClientError> {
+    pub async fn get(&self, kind: Kind, namespace: Option<&str>, name: &str) -> Result<Resource, ClientError> {
         let path = format!("/api/v1/{}/{name}", kind.plural());
         let value: serde_json::Value = self
-            .send(
-                self.request(Method::GET, &path)
-                    .query(&Self::ns_query(namespace)),
-            )
+            .send(self.request(Method::GET, &path).query(&Self::ns_query(namespace)))
             .await?;
         decode(value)
     }
 
     /// Objects of a kind in a namespace, or in all namespaces with `None`; and the revision the
     /// list was read at.
-    pub async fn list(
-        &self,
-        kind: Kind,
-        namespace: Option<&str>,
-    ) -> Result<(u64, Vec<Resource>), ClientError> {
+    pub async fn list(&self, kind: Kind, namespace: Option<&str>) -> Result<(u64, Vec<Resource>), ClientError> {
         let path = format!("/api/v1/{}", kind.plural());
         let list: List = self
-            .send(
-                self.request(Method::GET, &path)
-                    .query(&Self::ns_query(namespace)),
-            )
+            .send(self.request(Method::GET, &path).query(&Self::ns_query(namespace)))
             .await?;
         let revision = list.metadata.resource_version.parse().unwrap_or(0);
-        let items = list
-            .items
-            .into_iter()
-            .map(decode)
-            .collect::<Result<_, _>>()?;
+        let items = list.items.into_iter().map(decode).collect::<Result<_, _>>()?;
         Ok((revision, items))
     }
 
@@ -141,9 +115,7 @@ impl Client {
         if let Some(rv) = resource_version {
             query.push(("resourceVersion", rv.to_string()));
         }
-        let result: ApplyResult = self
-            .send(self.request(Method::DELETE, &path).query(&query))
-            .await?;
+        let result: ApplyResult = self.send(self.request(Method::DELETE, &path).query(&query)).await?;
         decode(result.object)
     }
 
@@ -154,8 +126,7 @@ impl Client {
         kind: Kind,
         namespace: Option<&str>,
         since: Option<u64>,
-    ) -> Result<impl futures::Stream<Item = Result<WatchEvent, ClientError>> + use<>, ClientError>
-    {
+    ) -> Result<impl futures::Stream<Item = Result<WatchEvent, ClientError>> + use<>, ClientError> {
         let path = format!("/api/v1/{}", kind.plural());
         let mut query = Self::ns_query(namespace);
         query.push(("watch", "true".into()));
@@ -172,41 +143,28 @@ impl Client {
     }
 
     pub async fn pools(&self) -> Result<Vec<PoolInfo>, ClientError> {
-        self.send(self.request(Method::GET, "/api/v1/ipam/pools"))
-            .await
+        self.send(self.request(Method::GET, "/api/v1/ipam/pools")).await
     }
 
     pub async fn allocations(&self) -> Result<Vec<AllocationInfo>, ClientError> {
-        self.send(self.request(Method::GET, "/api/v1/ipam/allocations"))
-            .await
+        self.send(self.request(Method::GET, "/api/v1/ipam/allocations")).await
     }
 
-    pub async fn allocate_pod(
-        &self,
-        namespace: &str,
-        name: &str,
-    ) -> Result<PodAddresses, ClientError> {
-        self.send(self.request(
-            Method::POST,
-            &format!("/api/v1/ipam/pods/{namespace}/{name}"),
-        ))
-        .await
+    pub async fn allocate_pod(&self, namespace: &str, name: &str) -> Result<PodAddresses, ClientError> {
+        self.send(self.request(Method::POST, &format!("/api/v1/ipam/pods/{namespace}/{name}")))
+            .await
     }
 
     pub async fn release(&self, owner: &str) -> Result<Released, ClientError> {
         let body = ReleaseRequest {
             owner: owner.to_string(),
         };
-        self.send(
-            self.request(Method::POST, "/api/v1/ipam/release")
-                .json(&body),
-        )
-        .await
+        self.send(self.request(Method::POST, "/api/v1/ipam/release").json(&body))
+            .await
     }
 
     pub async fn collect_garbage(&self) -> Result<Released, ClientError> {
-        self.send(self.request(Method::POST, "/api/v1/ipam/gc"))
-            .await
+        self.send(self.request(Method::POST, "/api/v1/ipam/gc")).await
     }
 }
 

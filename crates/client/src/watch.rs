@@ -25,17 +25,14 @@ pub(crate) async fn events(
             loop {
                 if let Some(pos) = buffer.iter().position(|b| *b == b'\n') {
                     let line: Vec<u8> = buffer.drain(..=pos).collect();
-                    let event = serde_json::from_slice::<WatchEvent>(&line)
-                        .map_err(|e| ClientError::Decode(e.to_string()));
+                    let event =
+                        serde_json::from_slice::<WatchEvent>(&line).map_err(|e| ClientError::Decode(e.to_string()));
                     return Some((event, (chunks, buffer, server)));
                 }
                 match chunks.next().await {
                     Some(Ok(bytes)) => buffer.extend_from_slice(&bytes),
                     Some(Err(e)) => {
-                        return Some((
-                            Err(ClientError::unreachable(&server, e)),
-                            (chunks, Vec::new(), server),
-                        ));
+                        return Some((Err(ClientError::unreachable(&server, e)), (chunks, Vec::new(), server)));
                     }
                     None => return None,
                 }

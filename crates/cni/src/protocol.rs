@@ -101,6 +101,11 @@ pub mod codes {
     pub const AGENT_UNREACHABLE: u32 = 100;
     /// Weft's own: the controller refused (no addresses left, unknown network...).
     pub const CONTROLLER_REFUSED: u32 = 101;
+    /// Weft's own, set by the plugin: the agent's answer could not be used (not JSON, or not
+    /// what the command expects, such as an ADD success without a result).
+    pub const BAD_AGENT_RESPONSE: u32 = 102;
+    /// Weft's own, set by the plugin: CHECK found the attachment differs from `prevResult`.
+    pub const CHECK_MISMATCH: u32 = 103;
 }
 
 /// What ADD made: the pod-side interface and its addresses, routes and MAC.

@@ -10,10 +10,7 @@ use weft_store::StoreError;
 #[derive(Debug, thiserror::Error)]
 pub enum ControllerError {
     #[error("{}", render(object, causes))]
-    Invalid {
-        object: String,
-        causes: Vec<FieldError>,
-    },
+    Invalid { object: String, causes: Vec<FieldError> },
     #[error("{0}")]
     BadRequest(String),
     #[error("{0}")]
@@ -43,11 +40,7 @@ fn render(object: &str, causes: &[FieldError]) -> String {
 }
 
 impl ControllerError {
-    pub fn invalid(
-        object: impl Into<String>,
-        path: &str,
-        message: impl Into<String>,
-    ) -> ControllerError {
+    pub fn invalid(object: impl Into<String>, path: &str, message: impl Into<String>) -> ControllerError {
         ControllerError::Invalid {
             object: object.into(),
             causes: vec![FieldError::new(path, message)],
@@ -60,19 +53,16 @@ impl ControllerError {
     }
 
     pub fn status(&self) -> Status {
-        let reason =
-            match self {
-                ControllerError::Invalid { .. } => Reason::Invalid,
-                ControllerError::BadRequest(_) => Reason::BadRequest,
-                ControllerError::NotFound(_)
-                | ControllerError::Store(StoreError::NotFound { .. }) => Reason::NotFound,
-                ControllerError::Store(StoreError::AlreadyExists { .. }) => Reason::AlreadyExists,
-                ControllerError::Conflict(_)
-                | ControllerError::Store(StoreError::Conflict { .. }) => Reason::Conflict,
-                ControllerError::Expired { .. } => Reason::Expired,
-                ControllerError::Stopped => Reason::ServiceUnavailable,
-                _ => Reason::InternalError,
-            };
+        let reason = match self {
+            ControllerError::Invalid { .. } => Reason::Invalid,
+            ControllerError::BadRequest(_) => Reason::BadRequest,
+            ControllerError::NotFound(_) | ControllerError::Store(StoreError::NotFound { .. }) => Reason::NotFound,
+            ControllerError::Store(StoreError::AlreadyExists { .. }) => Reason::AlreadyExists,
+            ControllerError::Conflict(_) | ControllerError::Store(StoreError::Conflict { .. }) => Reason::Conflict,
+            ControllerError::Expired { .. } => Reason::Expired,
+            ControllerError::Stopped => Reason::ServiceUnavailable,
+            _ => Reason::InternalError,
+        };
         let status = Status::failure(reason, self.to_string());
         match self {
             ControllerError::Invalid { causes, .. } => status.with_causes(causes.clone()),

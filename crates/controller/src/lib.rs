@@ -43,9 +43,7 @@ pub async fn run(
     tracing::info!(address = %local, data_dir = %config.data_dir.display(), "controller serving");
     let gc = tokio::spawn(state::gc_loop(handle.clone(), config.gc_interval));
     let app = api::router(handle);
-    let served = axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown)
-        .await;
+    let served = axum::serve(listener, app).with_graceful_shutdown(shutdown).await;
     gc.abort();
     served.map_err(|e| ControllerError::Listen(local, e))
 }

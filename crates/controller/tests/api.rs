@@ -82,19 +82,11 @@ async fn watch_sees_every_change_in_order() {
     let client = controller(dir.path()).await;
     let (revision, existing) = client.list(Kind::Namespace, None).await.unwrap();
     assert_eq!(existing.len(), 1, "only the default namespace");
-    let mut events = Box::pin(
-        client
-            .watch(Kind::Namespace, None, Some(revision))
-            .await
-            .unwrap(),
-    );
+    let mut events = Box::pin(client.watch(Kind::Namespace, None, Some(revision)).await.unwrap());
     for name in ["a", "b", "c"] {
         client.apply(&namespace(name), false).await.unwrap();
     }
-    client
-        .delete(Kind::Namespace, None, "b", None)
-        .await
-        .unwrap();
+    client.delete(Kind::Namespace, None, "b", None).await.unwrap();
     let mut seen = Vec::new();
     while seen.len() < 4 {
         let event = tokio::time::timeout(Duration::from_secs(5), events.next())
@@ -102,10 +94,7 @@ async fn watch_sees_every_change_in_order() {
             .expect("watch event")
             .unwrap()
             .unwrap();
-        let name = event.object["metadata"]["name"]
-            .as_str()
-            .unwrap()
-            .to_string();
+        let name = event.object["metadata"]["name"].as_str().unwrap().to_string();
         seen.push(format!("{} {name}", event.kind));
     }
     assert_eq!(seen, ["ADDED a", "ADDED b", "ADDED c", "DELETED b"]);
@@ -115,12 +104,7 @@ async fn watch_sees_every_change_in_order() {
     for _ in 0..3 {
         let event = fresh.next().await.unwrap().unwrap();
         assert_eq!(event.kind, "ADDED");
-        names.push(
-            event.object["metadata"]["name"]
-                .as_str()
-                .unwrap()
-                .to_string(),
-        );
+        names.push(event.object["metadata"]["name"].as_str().unwrap().to_string());
     }
     assert_eq!(names, ["a", "c", "default"]);
 }
@@ -144,14 +128,13 @@ async fn invalid_objects_are_refused_with_field_paths() {
     let status: weft_api::wire::Status = response.json().await.unwrap();
     assert_eq!(status.reason, Reason::Invalid);
     assert_eq!(status.causes[0].path, "spec.subnets[1]");
-    assert!(status.message.starts_with(
-        "VirtualNetwork/blue: spec.subnets[1]: 10.1.0.0/33 is not a valid IPv4 prefix"
-    ));
+    assert!(
+        status
+            .message
+            .starts_with("VirtualNetwork/blue: spec.subnets[1]: 10.1.0.0/33 is not a valid IPv4 prefix")
+    );
     // Unknown kinds and missing objects get their own reasons.
-    let err = client
-        .get(Kind::VirtualNetwork, None, "blue")
-        .await
-        .unwrap_err();
+    let err = client.get(Kind::VirtualNetwork, None, "blue").await.unwrap_err();
     assert!(
         matches!(&err, ClientError::Api(s) if s.reason == Reason::NotFound),
         "{err}"

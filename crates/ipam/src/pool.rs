@@ -112,9 +112,7 @@ impl Pool {
         for (i, a) in cidrs.iter().enumerate() {
             for b in &cidrs[i + 1..] {
                 if a.contains(&b.network()) || b.contains(&a.network()) {
-                    return Err(invalid(format!(
-                        "{a} overlaps {b}; subnets must be disjoint"
-                    )));
+                    return Err(invalid(format!("{a} overlaps {b}; subnets must be disjoint")));
                 }
             }
         }
@@ -199,11 +197,9 @@ impl Pool {
             if f != family || used >= self.spans[i].size() {
                 continue;
             }
-            let found = self.first_free(family, cursor, hi).or_else(|| {
-                (cursor > lo)
-                    .then(|| self.first_free(family, lo, cursor - 1))
-                    .flatten()
-            });
+            let found = self
+                .first_free(family, cursor, hi)
+                .or_else(|| (cursor > lo).then(|| self.first_free(family, lo, cursor - 1)).flatten());
             if let Some(n) = found {
                 self.spans[i].advance_past(n);
                 let ip = from_u128(family, n);
@@ -417,10 +413,7 @@ mod tests {
             .map(|o| p.allocate(Family::V6, o).unwrap())
             .collect();
         assert_eq!(got, [ip("fd00::1"), ip("fd00::2"), ip("fd00::3")]);
-        assert!(matches!(
-            p.allocate(Family::V6, "d"),
-            Err(IpamError::Exhausted { .. })
-        ));
+        assert!(matches!(p.allocate(Family::V6, "d"), Err(IpamError::Exhausted { .. })));
         let p = pool(&["fd00::/127", "fd00::8/128"]);
         assert_eq!(p.capacity(Family::V6), 3);
         assert!(p.contains(ip("fd00::")));
@@ -472,10 +465,7 @@ mod tests {
     fn no_cidr_for_family() {
         let mut p = pool(&["10.0.0.0/24"]);
         let err = p.allocate(Family::V6, "a").unwrap_err();
-        assert_eq!(
-            err.to_string(),
-            "pool p has no IPv6 subnet; add one to spec.subnets"
-        );
+        assert_eq!(err.to_string(), "pool p has no IPv6 subnet; add one to spec.subnets");
         assert_eq!(p.capacity(Family::V6), 0);
     }
 
@@ -521,10 +511,7 @@ mod tests {
         assert!(!seen.contains(&first), "{seen:?}");
         // The cursor has reached the end; it wraps to the released address.
         assert_eq!(p.allocate(Family::V4, "c").unwrap(), first);
-        assert!(matches!(
-            p.allocate(Family::V4, "d"),
-            Err(IpamError::Exhausted { .. })
-        ));
+        assert!(matches!(p.allocate(Family::V4, "d"), Err(IpamError::Exhausted { .. })));
     }
 
     #[test]
@@ -535,12 +522,7 @@ mod tests {
             .collect();
         assert_eq!(
             got,
-            [
-                ip("10.0.0.1"),
-                ip("10.0.0.2"),
-                ip("192.168.0.1"),
-                ip("192.168.0.2")
-            ]
+            [ip("10.0.0.1"), ip("10.0.0.2"), ip("192.168.0.1"), ip("192.168.0.2")]
         );
         let err = p.allocate(Family::V4, "x").unwrap_err();
         assert!(
@@ -585,10 +567,7 @@ mod tests {
         p.allocate_specific(ip("255.255.255.254"), "top").unwrap();
         assert!(!p.contains(ip("255.255.255.255")));
         assert_eq!(p.allocate(Family::V4, "a").unwrap(), ip("0.0.0.1"));
-        let mut p = pool(&[
-            "255.255.255.254/31",
-            "ffff:ffff:ffff:ffff:ffff:ffff:ffff:fffe/127",
-        ]);
+        let mut p = pool(&["255.255.255.254/31", "ffff:ffff:ffff:ffff:ffff:ffff:ffff:fffe/127"]);
         for o in ["a", "b"] {
             p.allocate(Family::V4, o).unwrap();
             p.allocate(Family::V6, o).unwrap();
@@ -621,8 +600,7 @@ mod tests {
         p.allocate(Family::V4, "b").unwrap();
         p.allocate(Family::V6, "a").unwrap();
         p.release(ip("10.0.0.1"));
-        let saved: Vec<(IpAddr, String)> =
-            p.allocations().map(|(i, o)| (i, o.to_owned())).collect();
+        let saved: Vec<(IpAddr, String)> = p.allocations().map(|(i, o)| (i, o.to_owned())).collect();
         let mut r = Pool::restore("p", cidrs.clone(), saved.clone()).unwrap();
         assert!(r.allocations().eq(p.allocations()));
         assert_eq!(r.addresses_of("a"), p.addresses_of("a"));

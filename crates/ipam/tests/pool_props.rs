@@ -10,22 +10,10 @@ use weft_ipam::{Family, IpamError, Pool};
 
 #[derive(Debug, Clone)]
 enum Op {
-    Allocate {
-        owner: u8,
-        family: Family,
-    },
-    AllocateSpecific {
-        owner: u8,
-        cidr: usize,
-        offset: u128,
-    },
-    Release {
-        owner: u8,
-    },
-    ReleaseIp {
-        cidr: usize,
-        offset: u128,
-    },
+    Allocate { owner: u8, family: Family },
+    AllocateSpecific { owner: u8, cidr: usize, offset: u128 },
+    Release { owner: u8 },
+    ReleaseIp { cidr: usize, offset: u128 },
     Restart,
 }
 
@@ -62,16 +50,8 @@ fn usable(cidrs: &[IpNet]) -> BTreeSet<IpAddr> {
     let mut out = BTreeSet::new();
     for net in cidrs {
         let all: Vec<IpAddr> = match net {
-            IpNet::V4(n) => n
-                .subnets(32)
-                .unwrap()
-                .map(|h| IpAddr::V4(h.addr()))
-                .collect(),
-            IpNet::V6(n) => n
-                .subnets(128)
-                .unwrap()
-                .map(|h| IpAddr::V6(h.addr()))
-                .collect(),
+            IpNet::V4(n) => n.subnets(32).unwrap().map(|h| IpAddr::V4(h.addr())).collect(),
+            IpNet::V6(n) => n.subnets(128).unwrap().map(|h| IpAddr::V6(h.addr())).collect(),
         };
         let (skip_first, skip_last) = match net {
             IpNet::V4(n) => (n.prefix_len() < 31, n.prefix_len() < 31),
@@ -93,10 +73,7 @@ impl Model {
         let mut m = BTreeMap::new();
         for (o, ips) in &self.owners {
             for ip in ips {
-                assert!(
-                    m.insert(*ip, o.clone()).is_none(),
-                    "{ip} held twice in model"
-                );
+                assert!(m.insert(*ip, o.clone()).is_none(), "{ip} held twice in model");
             }
         }
         m
@@ -114,10 +91,7 @@ impl Model {
         Some(owner)
     }
     fn count(&self, family: Family) -> usize {
-        self.by_ip()
-            .keys()
-            .filter(|ip| Family::of(ip) == family)
-            .count()
+        self.by_ip().keys().filter(|ip| Family::of(ip) == family).count()
     }
 }
 
@@ -153,19 +127,13 @@ fn run(cidrs: &[&str], ops: Vec<Op>) -> Result<(), TestCaseError> {
                         model.add(ip, &owner);
                     }
                     Err(IpamError::Exhausted {
-                        family: f,
-                        capacity,
-                        ..
+                        family: f, capacity, ..
                     }) => {
                         prop_assert!(held.is_empty() && full, "Exhausted but model has room");
                         prop_assert_eq!(f, family);
                         prop_assert_eq!(capacity, cap(family) as u128);
                         // Freeing any address of the family makes room again.
-                        let victim = *model
-                            .by_ip()
-                            .keys()
-                            .find(|ip| Family::of(ip) == family)
-                            .unwrap();
+                        let victim = *model.by_ip().keys().find(|ip| Family::of(ip) == family).unwrap();
                         let mut after = pool.clone();
                         prop_assert!(after.release(victim).is_some());
                         prop_assert_eq!(after.allocate(family, &owner), Ok(victim));
@@ -174,11 +142,7 @@ fn run(cidrs: &[&str], ops: Vec<Op>) -> Result<(), TestCaseError> {
                     Err(e) => prop_assert!(false, "unexpected {:?}", e),
                 }
             }
-            Op::AllocateSpecific {
-                owner,
-                cidr,
-                offset,
-            } => {
+            Op::AllocateSpecific { owner, cidr, offset } => {
                 let owner = owner.to_string();
                 let ip = address(&cidrs, cidr, offset);
                 let expected = if !usable.contains(&ip) {
@@ -189,10 +153,7 @@ fn run(cidrs: &[&str], ops: Vec<Op>) -> Result<(), TestCaseError> {
                 } else {
                     match model.by_ip().get(&ip) {
                         Some(o) if *o == owner => Ok(()),
-                        Some(o) => Err(IpamError::InUse {
-                            ip,
-                            owner: o.clone(),
-                        }),
+                        Some(o) => Err(IpamError::InUse { ip, owner: o.clone() }),
                         None => {
                             model.add(ip, &owner);
                             Ok(())
@@ -203,12 +164,7 @@ fn run(cidrs: &[&str], ops: Vec<Op>) -> Result<(), TestCaseError> {
             }
             Op::Release { owner } => {
                 let owner = owner.to_string();
-                let expected: Vec<IpAddr> = model
-                    .owners
-                    .remove(&owner)
-                    .unwrap_or_default()
-                    .into_iter()
-                    .collect();
+                let expected: Vec<IpAddr> = model.owners.remove(&owner).unwrap_or_default().into_iter().collect();
                 prop_assert_eq!(pool.release_owner(&owner), expected);
             }
             Op::ReleaseIp { cidr, offset } => {
@@ -216,34 +172,21 @@ fn run(cidrs: &[&str], ops: Vec<Op>) -> Result<(), TestCaseError> {
                 prop_assert_eq!(pool.release(ip), model.remove_ip(ip));
             }
             Op::Restart => {
-                let saved: Vec<(IpAddr, String)> = pool
-                    .allocations()
-                    .map(|(ip, o)| (ip, o.to_owned()))
-                    .collect();
+                let saved: Vec<(IpAddr, String)> = pool.allocations().map(|(ip, o)| (ip, o.to_owned())).collect();
                 pool = Pool::restore("props", cidrs.clone(), saved).unwrap();
             }
         }
 
         // Invariants after every step.
         let expected = model.by_ip();
-        let actual: BTreeMap<IpAddr, String> = pool
-            .allocations()
-            .map(|(ip, o)| (ip, o.to_owned()))
-            .collect();
+        let actual: BTreeMap<IpAddr, String> = pool.allocations().map(|(ip, o)| (ip, o.to_owned())).collect();
         prop_assert_eq!(&actual, &expected);
         for (ip, owner) in &actual {
-            prop_assert!(
-                usable.contains(ip) && pool.contains(*ip),
-                "{} not usable",
-                ip
-            );
+            prop_assert!(usable.contains(ip) && pool.contains(*ip), "{} not usable", ip);
             prop_assert_eq!(pool.owner_of(*ip), Some(owner.as_str()));
         }
         for (owner, ips) in &model.owners {
-            prop_assert_eq!(
-                pool.addresses_of(owner),
-                ips.iter().copied().collect::<Vec<_>>()
-            );
+            prop_assert_eq!(pool.addresses_of(owner), ips.iter().copied().collect::<Vec<_>>());
         }
         for f in [Family::V4, Family::V6] {
             prop_assert_eq!(pool.used(f), model.count(f));

@@ -11,9 +11,7 @@ pub struct Asn(u32);
 /// Why a number is not a usable AS number.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum AsnError {
-    #[error(
-        "AS 0 is reserved (RFC 7607); use a private AS such as 64512-65534 or 4200000000-4294967294"
-    )]
+    #[error("AS 0 is reserved (RFC 7607); use a private AS such as 64512-65534 or 4200000000-4294967294")]
     Zero,
     #[error("{0} is larger than the largest AS number 4294967295")]
     TooLarge(u64),
@@ -57,9 +55,7 @@ impl FromStr for Asn {
     type Err = AsnError;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         let digits = s.strip_prefix("AS").unwrap_or(s);
-        let value: u64 = digits
-            .parse()
-            .map_err(|_| AsnError::NotANumber(s.to_string()))?;
+        let value: u64 = digits.parse().map_err(|_| AsnError::NotANumber(s.to_string()))?;
         Asn::try_from(value)
     }
 }

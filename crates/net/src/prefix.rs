@@ -23,9 +23,7 @@ pub fn parse_prefix(s: &str) -> Result<IpNet, PrefixError> {
     let Some((addr, len)) = s.split_once('/') else {
         return Err(PrefixError::NotAPrefix(s.to_string()));
     };
-    let addr: IpAddr = addr
-        .parse()
-        .map_err(|_| PrefixError::NotAPrefix(s.to_string()))?;
+    let addr: IpAddr = addr.parse().map_err(|_| PrefixError::NotAPrefix(s.to_string()))?;
     let invalid = || match addr {
         IpAddr::V4(_) => PrefixError::InvalidV4(s.to_string()),
         IpAddr::V6(_) => PrefixError::InvalidV6(s.to_string()),
@@ -50,14 +48,8 @@ mod tests {
 
     #[test]
     fn accepts_networks() {
-        assert_eq!(
-            parse_prefix("10.1.0.0/16").unwrap().to_string(),
-            "10.1.0.0/16"
-        );
-        assert_eq!(
-            parse_prefix("fd00:1::/64").unwrap().to_string(),
-            "fd00:1::/64"
-        );
+        assert_eq!(parse_prefix("10.1.0.0/16").unwrap().to_string(), "10.1.0.0/16");
+        assert_eq!(parse_prefix("fd00:1::/64").unwrap().to_string(), "fd00:1::/64");
         assert_eq!(parse_prefix("0.0.0.0/0").unwrap().prefix_len(), 0);
     }
 
@@ -68,18 +60,9 @@ mod tests {
             e.to_string(),
             "10.1.0.0/33 is not a valid IPv4 prefix (the length must be 0-32, e.g. 10.1.0.0/16)"
         );
-        assert!(matches!(
-            parse_prefix("fd00::/129"),
-            Err(PrefixError::InvalidV6(_))
-        ));
-        assert!(matches!(
-            parse_prefix("10.1.0.0"),
-            Err(PrefixError::NotAPrefix(_))
-        ));
-        assert!(matches!(
-            parse_prefix("10.1.0.0/+8"),
-            Err(PrefixError::InvalidV4(_))
-        ));
+        assert!(matches!(parse_prefix("fd00::/129"), Err(PrefixError::InvalidV6(_))));
+        assert!(matches!(parse_prefix("10.1.0.0"), Err(PrefixError::NotAPrefix(_))));
+        assert!(matches!(parse_prefix("10.1.0.0/+8"), Err(PrefixError::InvalidV4(_))));
         let e = parse_prefix("10.1.1.0/16").unwrap_err();
         assert_eq!(
             e.to_string(),

@@ -33,8 +33,7 @@ impl RouteDistinguisher {
         if b[0] != 0 {
             return None;
         }
-        TwoPart::from_value_bytes(b[1], [b[2], b[3], b[4], b[5], b[6], b[7]])
-            .map(RouteDistinguisher)
+        TwoPart::from_value_bytes(b[1], [b[2], b[3], b[4], b[5], b[6], b[7]]).map(RouteDistinguisher)
     }
 }
 

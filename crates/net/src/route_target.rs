@@ -50,13 +50,11 @@ impl RouteTarget {
 impl FromStr for RouteTarget {
     type Err = NotationError;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        TwoPart::parse(s)
-            .map(RouteTarget)
-            .map_err(|reason| NotationError {
-                what: "route target",
-                given: s.to_string(),
-                reason,
-            })
+        TwoPart::parse(s).map(RouteTarget).map_err(|reason| NotationError {
+            what: "route target",
+            given: s.to_string(),
+            reason,
+        })
     }
 }
 

@@ -70,9 +70,7 @@ pub enum TwoPartError {
     Administrator(String),
     #[error("the number {0:?} after the colon is not a decimal number")]
     Assigned(String),
-    #[error(
-        "the number {assigned} is too large: with {admin_kind} {admin} it must be at most {max}"
-    )]
+    #[error("the number {assigned} is too large: with {admin_kind} {admin} it must be at most {max}")]
     AssignedRange {
         admin_kind: &'static str,
         admin: String,
@@ -94,16 +92,14 @@ impl TwoPart {
                     .map_err(|_| TwoPartError::Administrator(admin.to_string()))?,
             )
         } else {
-            let asn: u64 =
-                decimal(admin).ok_or_else(|| TwoPartError::Administrator(admin.to_string()))?;
+            let asn: u64 = decimal(admin).ok_or_else(|| TwoPartError::Administrator(admin.to_string()))?;
             match asn {
                 0..=65535 => Administrator::As2(asn as u16),
                 65536..=4294967295 => Administrator::As4(asn as u32),
                 _ => return Err(TwoPartError::Administrator(admin.to_string())),
             }
         };
-        let value =
-            decimal(assigned).ok_or_else(|| TwoPartError::Assigned(assigned.to_string()))?;
+        let value = decimal(assigned).ok_or_else(|| TwoPartError::Assigned(assigned.to_string()))?;
         let max = admin.max_assigned();
         if value > u64::from(max) {
             let admin_kind = match admin {

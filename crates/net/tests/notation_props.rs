@@ -82,10 +82,7 @@ proptest! {
 #[test]
 fn types_follow_rfc_4360() {
     let rt: RouteTarget = "64512:100".parse().unwrap();
-    assert_eq!(
-        rt.to_extended_community(),
-        [0x00, 0x02, 0xfc, 0x00, 0, 0, 0, 100]
-    );
+    assert_eq!(rt.to_extended_community(), [0x00, 0x02, 0xfc, 0x00, 0, 0, 0, 100]);
     let rt: RouteTarget = "192.0.2.1:7".parse().unwrap();
     assert_eq!(rt.to_extended_community(), [0x01, 0x02, 192, 0, 2, 1, 0, 7]);
     let rt: RouteTarget = "4200000001:7".parse().unwrap();

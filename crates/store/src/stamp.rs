@@ -22,8 +22,7 @@ pub(crate) fn updated(resource: &mut Resource, old: &Resource, revision: u64) {
     let generation = old_meta.generation.unwrap_or(1) + i64::from(spec_changed);
     let meta = resource.meta_mut();
     meta.uid.clone_from(&old_meta.uid);
-    meta.creation_timestamp
-        .clone_from(&old_meta.creation_timestamp);
+    meta.creation_timestamp.clone_from(&old_meta.creation_timestamp);
     meta.generation = Some(generation);
     meta.resource_version = Some(revision.to_string());
     clear_unsupported(meta);

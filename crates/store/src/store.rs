@@ -52,11 +52,7 @@ impl Store {
     fn read_revision(&self) -> Result<u64, StoreError> {
         let tx = self.db.begin_read().map_err(db)?;
         let table = tx.open_table(META).map_err(db)?;
-        Ok(table
-            .get(REVISION)
-            .map_err(db)?
-            .map(|v| v.value())
-            .unwrap_or(0))
+        Ok(table.get(REVISION).map_err(db)?.map(|v| v.value()).unwrap_or(0))
     }
 
     pub fn get(&self, key: &ResourceKey) -> Result<Option<Resource>, StoreError> {
@@ -82,10 +78,7 @@ impl Store {
 
     /// Runs `f` in one write transaction and commits it durably when `f` succeeds; when it fails
     /// nothing is written. Returns `f`'s value and the events of the change.
-    pub fn write<T, E>(
-        &mut self,
-        f: impl FnOnce(&mut Txn) -> Result<T, E>,
-    ) -> Result<(T, Vec<Event>), E>
+    pub fn write<T, E>(&mut self, f: impl FnOnce(&mut Txn) -> Result<T, E>) -> Result<(T, Vec<Event>), E>
     where
         E: From<StoreError>,
     {

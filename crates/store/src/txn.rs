@@ -46,11 +46,7 @@ impl Txn {
 
     /// Writes an object. A `resourceVersion` in the object is a precondition: the stored object
     /// must be at exactly that version (optimistic concurrency, as in Kubernetes).
-    pub fn put(
-        &mut self,
-        mut resource: Resource,
-        pre: Precondition,
-    ) -> Result<(Outcome, Resource), StoreError> {
+    pub fn put(&mut self, mut resource: Resource, pre: Precondition) -> Result<(Outcome, Resource), StoreError> {
         let key = resource.key();
         if key.namespace.is_some() && resource.meta().namespace.is_none() {
             resource.meta_mut().namespace = key.namespace.clone();
@@ -89,20 +85,14 @@ impl Txn {
         })?;
         {
             let mut table = self.tx.open_table(OBJECTS).map_err(db)?;
-            table
-                .insert(object_key(&key).as_str(), bytes.as_slice())
-                .map_err(db)?;
+            table.insert(object_key(&key).as_str(), bytes.as_slice()).map_err(db)?;
         }
         self.record(event, resource.clone())?;
         Ok((outcome, resource))
     }
 
     /// Deletes an object; with `resource_version`, only if it is still at that version.
-    pub fn delete(
-        &mut self,
-        key: &ResourceKey,
-        resource_version: Option<&str>,
-    ) -> Result<Resource, StoreError> {
+    pub fn delete(&mut self, key: &ResourceKey, resource_version: Option<&str>) -> Result<Resource, StoreError> {
         let Some(mut old) = self.get(key)? else {
             return Err(StoreError::NotFound { key: key.clone() });
         };
@@ -145,9 +135,7 @@ impl Txn {
     /// Returns whether the address was allocated.
     pub fn remove_allocation(&mut self, pool: &str, address: IpAddr) -> Result<bool, StoreError> {
         let mut table = self.tx.open_table(ALLOCATIONS).map_err(db)?;
-        let removed = table
-            .remove(Allocation::key(pool, address).as_str())
-            .map_err(db)?;
+        let removed = table.remove(Allocation::key(pool, address).as_str()).map_err(db)?;
         Ok(removed.is_some())
     }
 
@@ -157,11 +145,7 @@ impl Txn {
             let mut meta = self.tx.open_table(META).map_err(db)?;
             meta.insert(REVISION, revision).map_err(db)?;
         }
-        self.events.push(Event {
-            kind,
-            revision,
-            object,
-        });
+        self.events.push(Event { kind, revision, object });
         Ok(())
     }
 }
@@ -171,8 +155,7 @@ pub(crate) fn decode(key: &str, bytes: &[u8]) -> Result<Resource, StoreError> {
         key: key.to_string(),
         reason,
     };
-    let value: serde_json::Value =
-        serde_json::from_slice(bytes).map_err(|e| corrupt(e.to_string()))?;
+    let value: serde_json::Value = serde_json::from_slice(bytes).map_err(|e| corrupt(e.to_string()))?;
     manifest::decode(value).map_err(|e| corrupt(e.to_string()))
 }
 

@@ -20,11 +20,7 @@ fn pod(ns: &str, name: &str) -> Resource {
     manifest::parse(&text, "-").unwrap().remove(0)
 }
 
-fn put(
-    store: &mut Store,
-    r: Resource,
-    pre: Precondition,
-) -> Result<(Outcome, Resource), StoreError> {
+fn put(store: &mut Store, r: Resource, pre: Precondition) -> Result<(Outcome, Resource), StoreError> {
     store.write(|t| t.put(r, pre)).map(|(v, _)| v)
 }
 
@@ -122,11 +118,7 @@ fn lists_by_kind_and_namespace_and_survives_reopen() {
             .unwrap();
         // One transaction, one revision for all its events.
         assert_eq!(events.len(), 4);
-        assert!(
-            events
-                .iter()
-                .all(|e| e.revision == 1 && e.kind == EventType::Added)
-        );
+        assert!(events.iter().all(|e| e.revision == 1 && e.kind == EventType::Added));
     }
     let store = Store::open(dir.path()).unwrap();
     assert_eq!(store.revision(), 1);

@@ -15,16 +15,11 @@ pub(super) fn validate(spec: &ClusterSpec, errors: &mut Errors) {
     {
         errors.push(
             "spec.routerId",
-            format!(
-                "{id:?} is not an IPv4 address; a BGP router id is written like one, e.g. 192.0.2.1"
-            ),
+            format!("{id:?} is not an IPv4 address; a BGP router id is written like one, e.g. 192.0.2.1"),
         );
     }
     if spec.pod_cidrs.is_empty() {
-        errors.push(
-            "spec.podCIDRs",
-            "at least one prefix is required, e.g. 10.244.0.0/16",
-        );
+        errors.push("spec.podCIDRs", "at least one prefix is required, e.g. 10.244.0.0/16");
     }
     if spec.service_cidrs.is_empty() {
         errors.push(
@@ -38,9 +33,7 @@ pub(super) fn validate(spec: &ClusterSpec, errors: &mut Errors) {
         if let Some(p) = pods.iter().find(|p| p.contains(s) || s.contains(*p)) {
             errors.push(
                 format!("spec.serviceCIDRs[{i}]"),
-                format!(
-                    "{s} overlaps the pod CIDR {p}; pod and service addresses must be disjoint"
-                ),
+                format!("{s} overlaps the pod CIDR {p}; pod and service addresses must be disjoint"),
             );
         }
     }

@@ -73,10 +73,7 @@ pub(super) fn validate_namespace(ns: &Namespace, errors: &mut Errors) {
     }
     if let Some(name) = network {
         if let Err(e) = dns1123_subdomain(name) {
-            errors.push(
-                format!("metadata.annotations[{}]", tenancy::NETWORK_ANNOTATION),
-                e,
-            );
+            errors.push(format!("metadata.annotations[{}]", tenancy::NETWORK_ANNOTATION), e);
         }
         if isolated.map(String::as_str) == Some("true") {
             errors.push(

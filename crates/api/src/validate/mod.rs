@@ -5,7 +5,9 @@
 mod cluster;
 mod meta;
 pub mod names;
+pub use node::check_mac;
 mod network_policy;
+mod node;
 mod pod;
 mod selector;
 mod service;
@@ -24,6 +26,8 @@ pub fn validate(resource: &Resource) -> Vec<FieldError> {
         Resource::NetworkPolicy(np) => network_policy::validate(np, &mut errors),
         Resource::VirtualNetwork(vn) => virtual_network::validate(&vn.spec, &mut errors),
         Resource::Cluster(c) => cluster::validate(&c.spec, &mut errors),
+        Resource::Node(n) => node::validate(&n.spec, &mut errors),
+        Resource::WorkloadEndpoint(w) => node::validate_endpoint(&w.spec, &mut errors),
     }
     errors.0
 }
@@ -41,10 +45,7 @@ impl Errors {
 /// Range check for a port number field.
 pub(crate) fn check_port(errors: &mut Errors, path: &str, port: i32) {
     if !(1..=65535).contains(&port) {
-        errors.push(
-            path,
-            format!("{port} is not a valid port number; it must be 1-65535"),
-        );
+        errors.push(path, format!("{port} is not a valid port number; it must be 1-65535"));
     }
 }
 
@@ -53,9 +54,6 @@ pub(crate) fn check_protocol(errors: &mut Errors, path: &str, protocol: Option<&
     if let Some(p) = protocol
         && !matches!(p, "TCP" | "UDP" | "SCTP")
     {
-        errors.push(
-            path,
-            format!("{p:?} is not a supported protocol; use TCP, UDP or SCTP"),
-        );
+        errors.push(path, format!("{p:?} is not a supported protocol; use TCP, UDP or SCTP"));
     }
 }

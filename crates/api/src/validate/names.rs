@@ -74,9 +74,8 @@ pub fn qualified_name(s: &str) -> Result<(), String> {
         None => (None, s),
     };
     if let Some(p) = prefix {
-        dns1123_subdomain(p).map_err(|_| {
-            format!("{s:?}: the prefix {p:?} must be a DNS subdomain such as example.com")
-        })?;
+        dns1123_subdomain(p)
+            .map_err(|_| format!("{s:?}: the prefix {p:?} must be a DNS subdomain such as example.com"))?;
     }
     if name.is_empty() || name.len() > 63 || !label_value_chars(name) {
         return Err(format!(

@@ -27,10 +27,7 @@ pub(super) fn validate(np: &NetworkPolicy, errors: &mut Errors) {
                 format!("{t:?} is not a policy type; use Ingress or Egress"),
             );
         } else if !types.insert(t.as_str()) {
-            errors.push(
-                format!("spec.policyTypes[{i}]"),
-                format!("{t} is listed twice"),
-            );
+            errors.push(format!("spec.policyTypes[{i}]"), format!("{t} is listed twice"));
         }
     }
     for (i, rule) in spec.ingress.iter().flatten().enumerate() {
@@ -73,10 +70,7 @@ fn ports(ports: Option<&[NetworkPolicyPort]>, rule: &str, errors: &mut Errors) {
                     );
                 }
             }
-            (None, Some(_)) => errors.push(
-                format!("{at}.endPort"),
-                "may only be set together with a numeric port",
-            ),
+            (None, Some(_)) => errors.push(format!("{at}.endPort"), "may only be set together with a numeric port"),
             (None, None) => {}
         }
     }
@@ -98,10 +92,7 @@ fn peers(peers: Option<&[NetworkPolicyPeer]>, path: &str, errors: &mut Errors) {
                 "may not be combined with podSelector or namespaceSelector in one peer; list it as a peer of its own",
             ),
             Some(block) => ip_block(&block.cidr, block.except.as_deref(), &format!("{at}.ipBlock"), errors),
-            None if !selectors => errors.push(
-                at,
-                "a peer needs podSelector, namespaceSelector or ipBlock",
-            ),
+            None if !selectors => errors.push(at, "a peer needs podSelector, namespaceSelector or ipBlock"),
             None => {}
         }
     }

@@ -37,9 +37,7 @@ pub(super) fn validate(pod: &Pod, errors: &mut Errors) {
                 } else if !port_names.insert(name.as_str()) {
                     errors.push(
                         format!("{at}.name"),
-                        format!(
-                            "{name:?} names another port of this pod; port names are unique per pod"
-                        ),
+                        format!("{name:?} names another port of this pod; port names are unique per pod"),
                     );
                 }
             }

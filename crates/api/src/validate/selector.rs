@@ -7,11 +7,7 @@ use super::names::{label_value, qualified_name};
 /// A label selector (metav1.LabelSelector): valid keys and values, known operators, values
 /// present exactly when the operator needs them.
 pub(super) fn validate(selector: &LabelSelector, path: &str, errors: &mut Errors) {
-    labels(
-        selector.match_labels.as_ref(),
-        &format!("{path}.matchLabels"),
-        errors,
-    );
+    labels(selector.match_labels.as_ref(), &format!("{path}.matchLabels"), errors);
     for (i, req) in selector.match_expressions.iter().flatten().enumerate() {
         let at = format!("{path}.matchExpressions[{i}]");
         if let Err(e) = qualified_name(&req.key) {

@@ -25,7 +25,10 @@ pub(super) fn validate(svc: &Service, errors: &mut Errors) {
     let ports = spec.ports.as_deref().unwrap_or_default();
     let headless = spec.cluster_ip.as_deref() == Some("None");
     if ports.is_empty() && !headless {
-        errors.push("spec.ports", "at least one port is required (only a headless Service, clusterIP: None, may have none)");
+        errors.push(
+            "spec.ports",
+            "at least one port is required (only a headless Service, clusterIP: None, may have none)",
+        );
     }
     let mut names = BTreeSet::new();
     let mut seen = BTreeSet::new();
@@ -34,10 +37,9 @@ pub(super) fn validate(svc: &Service, errors: &mut Errors) {
         check_port(errors, &format!("{at}.port"), p.port);
         check_protocol(errors, &format!("{at}.protocol"), p.protocol.as_deref());
         match p.name.as_deref() {
-            None | Some("") if ports.len() > 1 => errors.push(
-                format!("{at}.name"),
-                "required when a Service has more than one port",
-            ),
+            None | Some("") if ports.len() > 1 => {
+                errors.push(format!("{at}.name"), "required when a Service has more than one port")
+            }
             None | Some("") => {}
             Some(name) => {
                 if let Err(e) = dns1123_label(name) {
@@ -52,10 +54,7 @@ pub(super) fn validate(svc: &Service, errors: &mut Errors) {
         }
         let protocol = p.protocol.as_deref().unwrap_or("TCP");
         if !seen.insert((p.port, protocol)) {
-            errors.push(
-                format!("{at}.port"),
-                format!("{}/{protocol} is listed twice", p.port),
-            );
+            errors.push(format!("{at}.port"), format!("{}/{protocol} is listed twice", p.port));
         }
         match &p.target_port {
             Some(IntOrString::Int(n)) => check_port(errors, &format!("{at}.targetPort"), *n),
@@ -67,20 +66,12 @@ pub(super) fn validate(svc: &Service, errors: &mut Errors) {
             None => {}
         }
     }
-    let cluster_ips: Vec<&str> = spec
-        .cluster_ips
-        .iter()
-        .flatten()
-        .map(String::as_str)
-        .collect();
+    let cluster_ips: Vec<&str> = spec.cluster_ips.iter().flatten().map(String::as_str).collect();
     if let (Some(ip), Some(first)) = (spec.cluster_ip.as_deref(), cluster_ips.first())
         && !ip.is_empty()
         && ip != *first
     {
-        errors.push(
-            "spec.clusterIPs[0]",
-            format!("must equal spec.clusterIP ({ip})"),
-        );
+        errors.push("spec.clusterIPs[0]", format!("must equal spec.clusterIP ({ip})"));
     }
     if let Some(ip) = spec.cluster_ip.as_deref() {
         check_cluster_ip(errors, "spec.clusterIP", ip);
@@ -116,10 +107,7 @@ pub(super) fn validate(svc: &Service, errors: &mut Errors) {
         if let Some(v) = value
             && !allowed.contains(&v)
         {
-            errors.push(
-                path,
-                format!("{v:?} is not allowed; use one of {}", allowed.join(", ")),
-            );
+            errors.push(path, format!("{v:?} is not allowed; use one of {}", allowed.join(", ")));
         }
     }
     labels(spec.selector.as_ref(), "spec.selector", errors);

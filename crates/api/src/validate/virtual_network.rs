@@ -29,10 +29,7 @@ pub(super) fn validate(spec: &VirtualNetworkSpec, errors: &mut Errors) {
 
 pub(super) fn check_vni(errors: &mut Errors, path: &str, vni: u32) {
     if !(1..=MAX_VNI).contains(&vni) {
-        errors.push(
-            path,
-            format!("{vni} is not a valid VNI; it must be 1-{MAX_VNI}"),
-        );
+        errors.push(path, format!("{vni} is not a valid VNI; it must be 1-{MAX_VNI}"));
     }
 }
 
@@ -43,10 +40,7 @@ pub(super) fn prefixes(list: &[String], path: &str, errors: &mut Errors) -> Vec<
         match parse_prefix(text) {
             Err(e) => errors.push(format!("{path}[{i}]"), e.to_string()),
             Ok(net) => {
-                if let Some((j, other)) = parsed
-                    .iter()
-                    .find(|(_, o)| o.contains(&net) || net.contains(o))
-                {
+                if let Some((j, other)) = parsed.iter().find(|(_, o)| o.contains(&net) || net.contains(o)) {
                     errors.push(
                         format!("{path}[{i}]"),
                         format!("{net} overlaps {path}[{j}] ({other}); subnets must be disjoint"),

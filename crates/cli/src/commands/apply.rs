@@ -9,12 +9,7 @@ use crate::output;
 /// `weft apply -f`: every object is sent; one failing does not stop the others (as kubectl), and
 /// the exit code is that of the first failure.
 pub async fn run(target: Target, args: ApplyArgs) -> Result<u8> {
-    let mut objects = manifests::load(
-        &args.files,
-        args.recursive,
-        &target.namespace,
-        target.namespace_given,
-    )?;
+    let mut objects = manifests::load(&args.files, args.recursive, &target.namespace, target.namespace_given)?;
     manifests::dependency_order(&mut objects);
     if objects.is_empty() {
         return Err(Exit::new(exit::INVALID, "no objects in the given manifests").into());
@@ -53,9 +48,7 @@ pub async fn run(target: Target, args: ApplyArgs) -> Result<u8> {
     match args.output {
         Some(OutputFormat::Json) => output::print_json(&output::list_value(&applied, true))?,
         Some(OutputFormat::Yaml) => output::print_yaml(&output::list_value(&applied, true))?,
-        Some(OutputFormat::Name) => applied
-            .iter()
-            .for_each(|o| println!("{}", output::object_name(o))),
+        Some(OutputFormat::Name) => applied.iter().for_each(|o| println!("{}", output::object_name(o))),
         Some(OutputFormat::Table | OutputFormat::Wide) | None => {}
     }
     Ok(code)

@@ -27,18 +27,16 @@ pub fn run(context_flag: &Option<String>, command: ConfigCommand) -> Result<u8> 
             }
             print!("{}", t.render());
         }
-        ConfigCommand::CurrentContext => {
-            match context_flag.as_ref().or(config.current_context.as_ref()) {
-                Some(name) => println!("{name}"),
-                None => {
-                    return Err(Exit::new(
-                        exit::NOT_FOUND,
-                        "current-context is not set; see `weft config set-context --help`",
-                    )
-                    .into());
-                }
+        ConfigCommand::CurrentContext => match context_flag.as_ref().or(config.current_context.as_ref()) {
+            Some(name) => println!("{name}"),
+            None => {
+                return Err(Exit::new(
+                    exit::NOT_FOUND,
+                    "current-context is not set; see `weft config set-context --help`",
+                )
+                .into());
             }
-        }
+        },
         ConfigCommand::UseContext { name } => {
             if config.context(&name).is_none() {
                 return Err(Exit::new(
@@ -68,10 +66,7 @@ pub fn run(context_flag: &Option<String>, command: ConfigCommand) -> Result<u8> 
                 config.current_context = Some(name.clone());
             }
             config.save(&path)?;
-            println!(
-                "Context {name:?} {}.",
-                if existed { "modified" } else { "created" }
-            );
+            println!("Context {name:?} {}.", if existed { "modified" } else { "created" });
         }
         ConfigCommand::DeleteContext { name } => {
             let before = config.contexts.len();

@@ -11,16 +11,9 @@ pub async fn run(target: Target, args: DeleteArgs) -> Result<u8> {
     let mut keys: Vec<(Kind, Option<String>, String)> = Vec::new();
     if !args.files.is_empty() {
         if args.kind.is_some() {
-            return Err(
-                Exit::new(exit::USAGE, "give either -f FILE or KIND NAME, not both").into(),
-            );
+            return Err(Exit::new(exit::USAGE, "give either -f FILE or KIND NAME, not both").into());
         }
-        let mut objects = manifests::load(
-            &args.files,
-            args.recursive,
-            &target.namespace,
-            target.namespace_given,
-        )?;
+        let mut objects = manifests::load(&args.files, args.recursive, &target.namespace, target.namespace_given)?;
         // Dependents first: the reverse of the order they are applied in.
         manifests::dependency_order(&mut objects);
         objects.reverse();
@@ -57,11 +50,7 @@ pub async fn run(target: Target, args: DeleteArgs) -> Result<u8> {
     let mut code = exit::OK;
     for (kind, namespace, name) in keys {
         let namespace = namespace.filter(|_| kind.namespaced());
-        match target
-            .client
-            .delete(kind, namespace.as_deref(), &name, None)
-            .await
-        {
+        match target.client.delete(kind, namespace.as_deref(), &name, None).await {
             Ok(deleted) => println!("{} deleted", output::object_name(&deleted)),
             Err(e) => {
                 let e = Exit::from(e);

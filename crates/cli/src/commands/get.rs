@@ -18,11 +18,7 @@ pub async fn run(target: Target, args: GetArgs) -> Result<u8> {
     let namespace = (!args.all_namespaces).then_some(target.namespace.as_str());
     let mut code = exit::OK;
     let (revision, mut items) = if args.names.is_empty() {
-        target
-            .client
-            .list(kind, namespace)
-            .await
-            .map_err(Exit::from)?
+        target.client.list(kind, namespace).await.map_err(Exit::from)?
     } else {
         let mut found = Vec::new();
         for name in &args.names {
@@ -44,16 +40,9 @@ pub async fn run(target: Target, args: GetArgs) -> Result<u8> {
     match args.output {
         OutputFormat::Json => output::print_json(&output::list_value(&items, single))?,
         OutputFormat::Yaml => output::print_yaml(&output::list_value(&items, single))?,
-        OutputFormat::Name => items
-            .iter()
-            .for_each(|r| println!("{}", output::object_name(r))),
+        OutputFormat::Name => items.iter().for_each(|r| println!("{}", output::object_name(r))),
         OutputFormat::Table | OutputFormat::Wide => {
-            let table = output::columns::table(
-                kind,
-                &items,
-                args.output == OutputFormat::Wide,
-                args.all_namespaces,
-            );
+            let table = output::columns::table(kind, &items, args.output == OutputFormat::Wide, args.all_namespaces);
             if table.is_empty() && code == exit::OK && !args.watch {
                 match namespace {
                     Some(ns) if kind.namespaced() => {

@@ -40,17 +40,9 @@ pub async fn run(target: Target, command: IpamCommand) -> Result<u8> {
                 print!("{}", t.render());
             }
         }
-        IpamCommand::Allocate {
-            pod,
-            output: format,
-        } => {
-            let (namespace, name) = pod
-                .split_once('/')
-                .unwrap_or((target.namespace.as_str(), pod.as_str()));
-            let a = client
-                .allocate_pod(namespace, name)
-                .await
-                .map_err(Exit::from)?;
+        IpamCommand::Allocate { pod, output: format } => {
+            let (namespace, name) = pod.split_once('/').unwrap_or((target.namespace.as_str(), pod.as_str()));
+            let a = client.allocate_pod(namespace, name).await.map_err(Exit::from)?;
             if !structured(format, &a)? {
                 let mut t = Table::new(&["POD", "NETWORK", "POOL", "ADDRESSES"]);
                 let addresses = a
@@ -71,9 +63,7 @@ pub async fn run(target: Target, command: IpamCommand) -> Result<u8> {
         IpamCommand::Release { owner } => {
             let released = client.release(&owner).await.map_err(Exit::from)?;
             if released.released.is_empty() {
-                return Err(
-                    Exit::new(exit::NOT_FOUND, format!("{owner} holds no addresses")).into(),
-                );
+                return Err(Exit::new(exit::NOT_FOUND, format!("{owner} holds no addresses")).into());
             }
             for a in released.released {
                 println!("{} released from {}", a.address, a.pool);
@@ -82,10 +72,7 @@ pub async fn run(target: Target, command: IpamCommand) -> Result<u8> {
         IpamCommand::Gc => {
             let released = client.collect_garbage().await.map_err(Exit::from)?;
             for a in &released.released {
-                println!(
-                    "{} released from {} (owner {} is gone)",
-                    a.address, a.pool, a.owner
-                );
+                println!("{} released from {} (owner {} is gone)", a.address, a.pool, a.owner);
             }
             println!("{} addresses released", released.released.len());
         }

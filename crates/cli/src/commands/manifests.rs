@@ -58,12 +58,7 @@ fn read(path: &Path) -> Result<String> {
 
 /// Every object of every file, validated, with namespaces defaulted from `-n`. If any file is
 /// invalid, all problems are reported and nothing is returned: nothing gets half-applied.
-pub fn load(
-    paths: &[PathBuf],
-    recursive: bool,
-    namespace: &str,
-    namespace_given: bool,
-) -> Result<Vec<Resource>> {
+pub fn load(paths: &[PathBuf], recursive: bool, namespace: &str, namespace_given: bool) -> Result<Vec<Resource>> {
     let mut objects = Vec::new();
     let mut problems = Vec::new();
     for path in expand(paths, recursive)? {
@@ -71,19 +66,11 @@ pub fn load(
         match manifest::parse(&text, &path.display().to_string()) {
             Ok(parsed) => objects.extend(parsed),
             Err(e @ ManifestError::Syntax { .. }) => problems.push(e.to_string()),
-            Err(e) => problems.extend(
-                e.to_string()
-                    .lines()
-                    .map(|l| format!("{}: {l}", path.display())),
-            ),
+            Err(e) => problems.extend(e.to_string().lines().map(|l| format!("{}: {l}", path.display()))),
         }
     }
     if !problems.is_empty() {
-        return Err(Exit::new(
-            exit::INVALID,
-            format!("{}\nnothing was applied", problems.join("\n")),
-        )
-        .into());
+        return Err(Exit::new(exit::INVALID, format!("{}\nnothing was applied", problems.join("\n"))).into());
     }
     for object in &mut objects {
         let kind = object.kind();
@@ -94,7 +81,10 @@ pub fn load(
             (Some(ns), true) if namespace_given && ns != namespace => {
                 return Err(Exit::new(
                     exit::INVALID,
-                    format!("{}: the manifest says namespace {ns:?} but -n says {namespace:?}; remove one", key),
+                    format!(
+                        "{}: the manifest says namespace {ns:?} but -n says {namespace:?}; remove one",
+                        key
+                    ),
                 )
                 .into());
             }

@@ -20,6 +20,8 @@ fn headers(kind: Kind, wide: bool) -> Vec<&'static str> {
         Kind::NetworkPolicy => vec!["NAME", "POD-SELECTOR", "AGE"],
         Kind::VirtualNetwork => vec!["NAME", "VNI", "SUBNETS", "IMPORT-RTS", "EXPORT-RTS", "AGE"],
         Kind::Cluster => vec!["NAME", "AS", "POD-CIDRS", "SERVICE-CIDRS", "AGE"],
+        Kind::Node => vec!["NAME", "VTEP", "ROUTER-MAC", "MTU", "AGE"],
+        Kind::WorkloadEndpoint => vec!["NAME", "NODE", "NETWORK", "ADDRESSES", "AGE"],
     };
     if wide {
         h.extend(match kind {
@@ -29,6 +31,8 @@ fn headers(kind: Kind, wide: bool) -> Vec<&'static str> {
             Kind::NetworkPolicy => vec!["POLICY-TYPES"],
             Kind::VirtualNetwork => vec!["RD"],
             Kind::Cluster => vec!["ROUTER-ID", "DEFAULT-VNI"],
+            Kind::Node => vec!["UNDERLAY", "AGENT"],
+            Kind::WorkloadEndpoint => vec!["CONTAINER", "INTERFACE", "HOST-INTERFACE", "MAC"],
         });
     }
     h
@@ -41,9 +45,7 @@ fn cells(resource: &Resource, wide: bool) -> Vec<String> {
         Resource::Namespace(ns) => {
             vec![
                 name,
-                tenancy::placement(resource.name(), Some(ns))
-                    .network()
-                    .to_string(),
+                tenancy::placement(resource.name(), Some(ns)).network().to_string(),
                 age,
             ]
         }
@@ -72,11 +74,7 @@ fn cells(resource: &Resource, wide: bool) -> Vec<String> {
                         Some(IntOrString::String(s)) => format!(">{s}"),
                         _ => String::new(),
                     };
-                    format!(
-                        "{}{target}/{}",
-                        p.port,
-                        p.protocol.as_deref().unwrap_or("TCP")
-                    )
+                    format!("{}{target}/{}", p.port, p.protocol.as_deref().unwrap_or("TCP"))
                 })
                 .collect::<Vec<_>>()
                 .join(",");
@@ -111,16 +109,26 @@ fn cells(resource: &Resource, wide: bool) -> Vec<String> {
             c.spec.service_cidrs.join(","),
             age,
         ],
+        Resource::Node(n) => vec![
+            name,
+            n.spec.vtep.clone(),
+            n.spec.router_mac.clone(),
+            n.spec.mtu.to_string(),
+            age,
+        ],
+        Resource::WorkloadEndpoint(w) => vec![
+            name,
+            w.spec.node.clone(),
+            w.spec.network.clone().unwrap_or_else(|| "<none>".into()),
+            none_if_empty(w.spec.addresses.join(",")),
+            age,
+        ],
     };
     if wide {
         match resource {
             Resource::Namespace(_) => row.push(labels_text(resource)),
             Resource::Pod(pod) => {
-                let ips = pod
-                    .status
-                    .as_ref()
-                    .and_then(|s| s.pod_ips.clone())
-                    .unwrap_or_default();
+                let ips = pod.status.as_ref().and_then(|s| s.pod_ips.clone()).unwrap_or_default();
                 row.push(none_if_empty(
                     ips.into_iter().map(|p| p.ip).collect::<Vec<_>>().join(","),
                 ));
@@ -155,6 +163,17 @@ fn cells(resource: &Resource, wide: bool) -> Vec<String> {
             Resource::Cluster(c) => {
                 row.push(c.spec.router_id.clone().unwrap_or_else(|| "<auto>".into()));
                 row.push(c.spec.default_vni().to_string());
+            }
+            Resource::Node(n) => {
+                let status = n.status.clone().unwrap_or_default();
+                row.push(status.underlay_interface.unwrap_or_else(|| "<unknown>".into()));
+                row.push(status.agent_version.unwrap_or_else(|| "<unknown>".into()));
+            }
+            Resource::WorkloadEndpoint(w) => {
+                row.push(w.spec.container_id.chars().take(12).collect());
+                row.push(w.spec.interface.clone());
+                row.push(w.spec.host_interface.clone().unwrap_or_default());
+                row.push(w.spec.mac.clone().unwrap_or_default());
             }
         }
     }

@@ -70,7 +70,7 @@ impl ChildGuard {
 impl Drop for ChildGuard {
     fn drop(&mut self) {
         if let Some(mut child) = self.child.take() {
-            if !matches!(child.try_wait(), Ok(Some(_))) {
+            if std::thread::panicking() && !matches!(child.try_wait(), Ok(Some(_))) {
                 eprintln!("harness: killing {} (pid {})", self.what, child.id());
             }
             let _ = child.kill();
@@ -317,8 +317,7 @@ impl Controller {
         let mut all: Vec<&OsStr> = args.iter().map(AsRef::as_ref).collect();
         all.extend([OsStr::new("-o"), OsStr::new("json")]);
         let text = self.ok(&all);
-        serde_json::from_str(&text)
-            .unwrap_or_else(|e| panic!("`weft {}` is not JSON: {e}\n{text}", describe(&all)))
+        serde_json::from_str(&text).unwrap_or_else(|e| panic!("`weft {}` is not JSON: {e}\n{text}", describe(&all)))
     }
 }
 
@@ -332,22 +331,16 @@ fn describe<S: AsRef<OsStr>>(args: &[S]) -> String {
 /// Runs a command to completion (with a generous deadline, so a hung CLI fails the test rather
 /// than hanging it).
 pub fn run(cmd: &mut Command) -> Output {
-    cmd.stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
+    cmd.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
     let child = cmd.spawn().expect("spawning weft");
     wait_output(child, format!("{cmd:?}"))
 }
 
 pub fn run_with_stdin(cmd: &mut Command, input: &str) -> Output {
-    cmd.stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
+    cmd.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
     let mut child = cmd.spawn().expect("spawning weft");
     let mut stdin = child.stdin.take().expect("stdin");
-    stdin
-        .write_all(input.as_bytes())
-        .expect("writing weft's stdin");
+    stdin.write_all(input.as_bytes()).expect("writing weft's stdin");
     drop(stdin);
     wait_output(child, format!("{cmd:?}"))
 }
@@ -421,10 +414,7 @@ pub fn expect_code(out: &Output, expected: i32, what: &str) -> String {
 /// Panics unless `haystack` contains `needle`, showing both.
 #[track_caller]
 pub fn assert_contains(haystack: &str, needle: &str) {
-    assert!(
-        haystack.contains(needle),
-        "expected to find {needle:?} in:\n{haystack}"
-    );
+    assert!(haystack.contains(needle), "expected to find {needle:?} in:\n{haystack}");
 }
 
 #[track_caller]

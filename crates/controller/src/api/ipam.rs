@@ -9,9 +9,7 @@ pub(super) async fn pools(State(h): State<Handle>) -> Result<Json<Vec<PoolInfo>>
     Ok(Json(h.call(|reply| Command::Pools { reply }).await?))
 }
 
-pub(super) async fn allocations(
-    State(h): State<Handle>,
-) -> Result<Json<Vec<AllocationInfo>>, ApiError> {
+pub(super) async fn allocations(State(h): State<Handle>) -> Result<Json<Vec<AllocationInfo>>, ApiError> {
     Ok(Json(h.call(|reply| Command::Allocations { reply }).await?))
 }
 
@@ -21,12 +19,7 @@ pub(super) async fn allocate_pod(
     Path((namespace, name)): Path<(String, String)>,
 ) -> Result<Json<PodAddresses>, ApiError> {
     Ok(Json(
-        h.call(|reply| Command::AllocatePod {
-            namespace,
-            name,
-            reply,
-        })
-        .await?,
+        h.call(|reply| Command::AllocatePod { namespace, name, reply }).await?,
     ))
 }
 

@@ -21,18 +21,13 @@ pub fn router(handle: Handle) -> Router {
         .route("/api/v1/apply", post(resources::apply))
         .route("/api/v1/ipam/pools", get(ipam::pools))
         .route("/api/v1/ipam/allocations", get(ipam::allocations))
-        .route(
-            "/api/v1/ipam/pods/{namespace}/{name}",
-            post(ipam::allocate_pod),
-        )
+        .route("/api/v1/ipam/pods/{namespace}/{name}", post(ipam::allocate_pod))
         .route("/api/v1/ipam/release", post(ipam::release))
         .route("/api/v1/ipam/gc", post(ipam::collect_garbage))
         .route("/api/v1/{plural}", get(resources::list_or_watch))
         .route(
             "/api/v1/{plural}/{name}",
-            get(resources::get)
-                .put(resources::replace)
-                .delete(resources::delete),
+            get(resources::get).put(resources::replace).delete(resources::delete),
         )
         .with_state(handle)
 }

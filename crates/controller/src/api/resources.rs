@@ -40,11 +40,7 @@ fn revision(text: &str) -> Result<u64, ApiError> {
 /// Decodes and validates a request body as one object.
 fn object(body: serde_json::Value) -> Result<Resource, ApiError> {
     manifest::from_value(body).map_err(|e| match e {
-        ManifestError::Invalid { object, errors } => ControllerError::Invalid {
-            object,
-            causes: errors,
-        }
-        .into(),
+        ManifestError::Invalid { object, errors } => ControllerError::Invalid { object, causes: errors }.into(),
         ManifestError::Syntax { location, message } => {
             ApiError::new(Reason::BadRequest, format!("{location}: {message}"))
         }
@@ -159,13 +155,7 @@ pub(super) async fn list_or_watch(
             .transpose()?;
         return watch::stream(h, kind, namespace, since).await;
     }
-    let (revision, items) = h
-        .call(|reply| Command::List {
-            kind,
-            namespace,
-            reply,
-        })
-        .await?;
+    let (revision, items) = h.call(|reply| Command::List { kind, namespace, reply }).await?;
     Ok(Json(List {
         api_version: "v1".into(),
         kind: "List".into(),

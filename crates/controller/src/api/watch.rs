@@ -31,8 +31,7 @@ fn to_wire(event: &Event) -> WatchEvent {
 }
 
 fn matches(object: &Resource, kind: Kind, namespace: Option<&str>) -> bool {
-    object.kind() == kind
-        && namespace.is_none_or(|ns| object.meta().namespace.as_deref() == Some(ns))
+    object.kind() == kind && namespace.is_none_or(|ns| object.meta().namespace.as_deref() == Some(ns))
 }
 
 /// Streams the watch's first events, then live changes, one JSON object per line, until the

@@ -34,10 +34,7 @@ struct Wanted {
 
 fn parse_all(texts: &[String]) -> Vec<IpNet> {
     // Admission validated these; nothing unparsable was stored.
-    texts
-        .iter()
-        .filter_map(|t| weft_net::parse_prefix(t).ok())
-        .collect()
+    texts.iter().filter_map(|t| weft_net::parse_prefix(t).ok()).collect()
 }
 
 fn wanted(txn: &Txn) -> Result<BTreeMap<String, Wanted>, ControllerError> {
@@ -90,10 +87,7 @@ pub(crate) fn rebuild(txn: &Txn) -> Result<Pools, ControllerError> {
     let wanted = wanted(txn)?;
     let mut by_pool: BTreeMap<String, Vec<(IpAddr, String)>> = BTreeMap::new();
     for a in txn.allocations()? {
-        by_pool
-            .entry(a.pool)
-            .or_default()
-            .push((a.address, a.owner));
+        by_pool.entry(a.pool).or_default().push((a.address, a.owner));
     }
     let mut pools = Pools::new();
     for (name, w) in &wanted {
@@ -149,9 +143,7 @@ pub(crate) fn pod_pool(txn: &Txn, namespace: &str) -> Result<(String, String), C
         Placement::Named { network } => {
             let key = ResourceKey::new(Kind::VirtualNetwork, None, &network);
             match txn.get(&key)? {
-                Some(Resource::VirtualNetwork(VirtualNetwork { spec, .. }))
-                    if !spec.subnets.is_empty() =>
-                {
+                Some(Resource::VirtualNetwork(VirtualNetwork { spec, .. })) if !spec.subnets.is_empty() => {
                     let pool = network_pool(&network);
                     Ok((network, pool))
                 }
@@ -191,12 +183,7 @@ pub(crate) fn allocate_all(
     Ok(out)
 }
 
-pub(crate) fn persist(
-    txn: &mut Txn,
-    pool: &str,
-    address: IpAddr,
-    owner: &str,
-) -> Result<(), ControllerError> {
+pub(crate) fn persist(txn: &mut Txn, pool: &str, address: IpAddr, owner: &str) -> Result<(), ControllerError> {
     txn.put_allocation(&Allocation {
         pool: pool.to_string(),
         address,
@@ -233,11 +220,8 @@ pub(crate) fn missing_pool(pool: &str) -> ControllerError {
 
 /// A Cluster object's pools, for the singleton check.
 pub(crate) fn cluster_of(txn: &Txn) -> Result<Option<Cluster>, ControllerError> {
-    Ok(txn
-        .list(Kind::Cluster, None)?
-        .into_iter()
-        .find_map(|r| match r {
-            Resource::Cluster(c) => Some(c),
-            _ => None,
-        }))
+    Ok(txn.list(Kind::Cluster, None)?.into_iter().find_map(|r| match r {
+        Resource::Cluster(c) => Some(c),
+        _ => None,
+    }))
 }

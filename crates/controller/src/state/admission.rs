@@ -11,22 +11,17 @@ use weft_ipam::Family;
 use weft_store::Txn;
 
 use super::addressing::{self, Pools, SERVICES_POOL};
+use super::endpoints;
 use crate::ControllerError;
 
 /// Admits an object for writing: checks it against the others and fills in what the server
 /// owns (status kept from the stored object, ClusterIPs allocated).
-pub(crate) fn admit(
-    txn: &mut Txn,
-    pools: &mut Pools,
-    mut resource: Resource,
-) -> Result<Resource, ControllerError> {
+pub(crate) fn admit(txn: &mut Txn, pools: &mut Pools, mut resource: Resource) -> Result<Resource, ControllerError> {
     let key = resource.key();
     let old = txn.get(&key)?;
     if let Some(ns) = &key.namespace
         && ns != "default"
-        && txn
-            .get(&ResourceKey::new(Kind::Namespace, None, ns))?
-            .is_none()
+        && txn.get(&ResourceKey::new(Kind::Namespace, None, ns))?.is_none()
     {
         return Err(ControllerError::NotFound(format!(
             "{key}: Namespace/{ns} does not exist; create it first (weft apply orders namespaces before the objects in them)"
@@ -55,6 +50,7 @@ pub(crate) fn admit(
             };
             cluster_ips(txn, pools, &key, svc, old)?;
         }
+        Resource::WorkloadEndpoint(wep) => endpoints::admit(txn, pools, &key, wep, old.as_ref())?,
         _ => {}
     }
     Ok(resource)
@@ -65,17 +61,11 @@ fn keep_status(resource: &mut Resource, old: Option<&Resource>) {
     match (resource, old) {
         (Resource::Pod(new), Some(Resource::Pod(old))) => new.status.clone_from(&old.status),
         (Resource::Pod(new), None) => new.status = None::<PodStatus>,
-        (Resource::Service(new), Some(Resource::Service(old))) => {
-            new.status.clone_from(&old.status)
-        }
+        (Resource::Service(new), Some(Resource::Service(old))) => new.status.clone_from(&old.status),
         (Resource::Service(new), None) => new.status = None,
-        (Resource::Namespace(new), Some(Resource::Namespace(old))) => {
-            new.status.clone_from(&old.status)
-        }
+        (Resource::Namespace(new), Some(Resource::Namespace(old))) => new.status.clone_from(&old.status),
         (Resource::Namespace(new), None) => new.status = None,
-        (Resource::VirtualNetwork(new), Some(Resource::VirtualNetwork(old))) => {
-            new.status.clone_from(&old.status)
-        }
+        (Resource::VirtualNetwork(new), Some(Resource::VirtualNetwork(old))) => new.status.clone_from(&old.status),
         (Resource::VirtualNetwork(new), None) => new.status = None,
         _ => {}
     }
@@ -136,9 +126,9 @@ fn cluster_ips(
     let mut ips: Vec<IpAddr> = Vec::new();
     for (i, text) in asked.iter().enumerate() {
         let path = format!("spec.clusterIPs[{i}]");
-        let ip: IpAddr = text.parse().map_err(|_| {
-            ControllerError::invalid(&object, &path, format!("{text:?} is not an IP address"))
-        })?;
+        let ip: IpAddr = text
+            .parse()
+            .map_err(|_| ControllerError::invalid(&object, &path, format!("{text:?} is not an IP address")))?;
         let before = pool.owner_of(ip).map(str::to_string);
         pool.allocate_specific(ip, &owner)
             .map_err(|e| ControllerError::ipam(&object, &path, e))?;
@@ -159,10 +149,7 @@ fn cluster_ips(
         _ if !ips.is_empty() => ips.iter().map(Family::of).collect(),
         _ => available.iter().take(1).copied().collect(),
     };
-    let policy = spec
-        .ip_family_policy
-        .clone()
-        .unwrap_or_else(|| "SingleStack".into());
+    let policy = spec.ip_family_policy.clone().unwrap_or_else(|| "SingleStack".into());
     if policy != "SingleStack" {
         for f in &available {
             if !families.contains(f) {
@@ -197,13 +184,9 @@ fn cluster_ips(
 
 /// What a delete takes with it (a namespace's objects, owners' addresses), and what it may not
 /// remove while something still uses it.
-pub(crate) fn before_delete(
-    txn: &mut Txn,
-    pools: &mut Pools,
-    key: &ResourceKey,
-) -> Result<(), ControllerError> {
+pub(crate) fn before_delete(txn: &mut Txn, pools: &mut Pools, key: &ResourceKey) -> Result<(), ControllerError> {
     match key.kind {
-        Kind::Pod | Kind::Service => {
+        Kind::Pod | Kind::Service | Kind::WorkloadEndpoint => {
             addressing::release_owner(txn, pools, &key.to_string())?;
         }
         Kind::Namespace => {
@@ -220,8 +203,10 @@ pub(crate) fn before_delete(
                 .list(Kind::Namespace, None)?
                 .into_iter()
                 .filter(|r| match r {
+                    // Namespaces on the default network do not hold it: only endpoints do.
                     Resource::Namespace(ns) => {
-                        tenancy::placement(r.name(), Some(ns)).network() == key.name
+                        let placement = tenancy::placement(r.name(), Some(ns));
+                        placement != tenancy::Placement::Default && placement.network() == key.name
                     }
                     _ => false,
                 })
@@ -234,8 +219,21 @@ pub(crate) fn before_delete(
                     tenancy::NETWORK_ANNOTATION
                 )));
             }
+            let endpoints: Vec<String> = txn
+                .list(Kind::WorkloadEndpoint, None)?
+                .into_iter()
+                .filter(|r| matches!(r, Resource::WorkloadEndpoint(w) if w.spec.network.as_deref() == Some(key.name.as_str())))
+                .map(|r| r.key().to_string())
+                .take(5)
+                .collect();
+            if !endpoints.is_empty() {
+                return Err(ControllerError::Conflict(format!(
+                    "{key} still has endpoints: {}; delete those pods first",
+                    endpoints.join(", ")
+                )));
+            }
         }
-        Kind::NetworkPolicy | Kind::Cluster => {}
+        Kind::NetworkPolicy | Kind::Cluster | Kind::Node => {}
     }
     Ok(())
 }

@@ -79,15 +79,9 @@ impl Handle {
     }
 
     /// Sends the command that `make` builds around a reply channel and waits for the answer.
-    pub async fn call<T>(
-        &self,
-        make: impl FnOnce(Reply<T>) -> Command,
-    ) -> Result<T, ControllerError> {
+    pub async fn call<T>(&self, make: impl FnOnce(Reply<T>) -> Command) -> Result<T, ControllerError> {
         let (reply, answer) = oneshot::channel();
-        self.tx
-            .send(make(reply))
-            .await
-            .map_err(|_| ControllerError::Stopped)?;
+        self.tx.send(make(reply)).await.map_err(|_| ControllerError::Stopped)?;
         answer.await.map_err(|_| ControllerError::Stopped)?
     }
 }

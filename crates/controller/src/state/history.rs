@@ -29,11 +29,7 @@ impl History {
         {
             self.floor = self.floor.max(old.revision);
             // Events of one revision go together: drop the rest of that revision too.
-            while self
-                .events
-                .front()
-                .is_some_and(|e| e.revision == old.revision)
-            {
+            while self.events.front().is_some_and(|e| e.revision == old.revision) {
                 self.events.pop_front();
             }
         }
@@ -45,12 +41,7 @@ impl History {
         if revision < self.floor {
             return Err(self.floor);
         }
-        Ok(self
-            .events
-            .iter()
-            .filter(|e| e.revision > revision)
-            .cloned()
-            .collect())
+        Ok(self.events.iter().filter(|e| e.revision > revision).cloned().collect())
     }
 }
 
@@ -61,12 +52,9 @@ mod tests {
     use weft_store::EventType;
 
     fn event(revision: u64) -> Arc<Event> {
-        let object = manifest::parse(
-            "apiVersion: v1\nkind: Namespace\nmetadata: {name: a}\n",
-            "-",
-        )
-        .unwrap()
-        .remove(0);
+        let object = manifest::parse("apiVersion: v1\nkind: Namespace\nmetadata: {name: a}\n", "-")
+            .unwrap()
+            .remove(0);
         Arc::new(Event {
             kind: EventType::Added,
             revision,
@@ -86,11 +74,7 @@ mod tests {
         h.push(event(14));
         assert_eq!(h.since(10), Err(11));
         assert_eq!(
-            h.since(11)
-                .unwrap()
-                .iter()
-                .map(|e| e.revision)
-                .collect::<Vec<_>>(),
+            h.since(11).unwrap().iter().map(|e| e.revision).collect::<Vec<_>>(),
             [12, 13, 14]
         );
     }

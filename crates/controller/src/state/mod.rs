@@ -4,8 +4,10 @@
 mod addressing;
 mod admission;
 mod command;
+mod endpoints;
 mod gc;
 mod history;
+pub mod networks;
 mod ops;
 #[cfg(test)]
 mod tests;
@@ -60,14 +62,14 @@ impl State {
             reason: e.to_string(),
         })?;
         let store = Store::open(&config.data_dir).map_err(|e| ControllerError::Open {
-        path: config.data_dir.clone(),
-        reason: match e {
-            weft_store::StoreError::Database(redb::Error::DatabaseAlreadyOpen) => {
-                "another controller is using this data directory; stop it or choose another --data-dir".into()
-            }
-            other => other.to_string(),
-        },
-    })?;
+            path: config.data_dir.clone(),
+            reason: match e {
+                weft_store::StoreError::Database(redb::Error::DatabaseAlreadyOpen) => {
+                    "another controller is using this data directory; stop it or choose another --data-dir".into()
+                }
+                other => other.to_string(),
+            },
+        })?;
         let (events, _) = broadcast::channel(WATCH_BUFFER);
         let mut state = State {
             history: History::new(store.revision(), HISTORY),
@@ -76,10 +78,7 @@ impl State {
             events,
             gc_grace: config.gc_grace,
         };
-        state.pools = state
-            .store
-            .write(|txn| addressing::rebuild(txn))
-            .map(|(p, _)| p)?;
+        state.pools = state.store.write(|txn| addressing::rebuild(txn)).map(|(p, _)| p)?;
         state.ensure_default_namespace()?;
         Ok(state)
     }

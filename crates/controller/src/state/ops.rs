@@ -9,7 +9,7 @@ use weft_api::{Kind, Resource, ResourceKey};
 use weft_ipam::Family;
 use weft_store::{Allocation, Event, EventType, Precondition};
 
-use super::{Command, State, WatchStart, addressing, admission};
+use super::{Command, State, WatchStart, addressing, admission, networks};
 use crate::ControllerError;
 
 impl State {
@@ -27,11 +27,7 @@ impl State {
                 reply,
             } => drop(reply.send(self.delete(&key, resource_version.as_deref()))),
             Command::Get { key, reply } => drop(reply.send(self.get(&key))),
-            Command::List {
-                kind,
-                namespace,
-                reply,
-            } => drop(reply.send(self.list(kind, namespace.as_deref()))),
+            Command::List { kind, namespace, reply } => drop(reply.send(self.list(kind, namespace.as_deref()))),
             Command::Watch {
                 kind,
                 namespace,
@@ -39,11 +35,7 @@ impl State {
                 reply,
             } => drop(reply.send(self.watch(kind, namespace.as_deref(), since))),
             Command::Revision { reply } => drop(reply.send(Ok(self.store.revision()))),
-            Command::AllocatePod {
-                namespace,
-                name,
-                reply,
-            } => drop(reply.send(self.allocate_pod(&namespace, &name))),
+            Command::AllocatePod { namespace, name, reply } => drop(reply.send(self.allocate_pod(&namespace, &name))),
             Command::Release { owner, reply } => drop(reply.send(self.release(&owner))),
             Command::Pools { reply } => drop(reply.send(Ok(self.pool_infos()))),
             Command::Allocations { reply } => drop(reply.send(self.allocation_infos())),
@@ -61,8 +53,8 @@ impl State {
         let (result, events) = self.store.write(|txn| {
             let admitted = admission::admit(txn, &mut pools, resource)?;
             let (outcome, stored) = txn.put(admitted, precondition)?;
-            if matches!(kind, Kind::Cluster | Kind::VirtualNetwork) && outcome != Outcome::Unchanged
-            {
+            networks::after_write(txn, &stored)?;
+            if matches!(kind, Kind::Cluster | Kind::VirtualNetwork) && outcome != Outcome::Unchanged {
                 pools = addressing::rebuild(txn)?;
             }
             Ok::<_, ControllerError>((outcome, stored))
@@ -92,7 +84,12 @@ impl State {
             }
             admission::before_delete(txn, &mut pools, key)?;
             let deleted = txn.delete(key, resource_version)?;
-            if matches!(key.kind, Kind::Cluster | Kind::VirtualNetwork) {
+            // Networks the object made for itself go with it (and are checked like any other).
+            for network in networks::owned_by(txn, key)? {
+                admission::before_delete(txn, &mut pools, &network)?;
+                txn.delete(&network, None)?;
+            }
+            if matches!(key.kind, Kind::Cluster | Kind::VirtualNetwork | Kind::Namespace) {
                 pools = addressing::rebuild(txn)?;
             }
             Ok(deleted)
@@ -103,16 +100,12 @@ impl State {
     }
 
     pub(crate) fn get(&self, key: &ResourceKey) -> Result<Resource, ControllerError> {
-        self.store.get(key)?.ok_or_else(|| {
-            ControllerError::Store(weft_store::StoreError::NotFound { key: key.clone() })
-        })
+        self.store
+            .get(key)?
+            .ok_or_else(|| ControllerError::Store(weft_store::StoreError::NotFound { key: key.clone() }))
     }
 
-    pub(crate) fn list(
-        &self,
-        kind: Kind,
-        namespace: Option<&str>,
-    ) -> Result<(u64, Vec<Resource>), ControllerError> {
+    pub(crate) fn list(&self, kind: Kind, namespace: Option<&str>) -> Result<(u64, Vec<Resource>), ControllerError> {
         Ok((self.store.revision(), self.store.list(kind, namespace)?))
     }
 
@@ -148,11 +141,7 @@ impl State {
 
     /// Gives a pod one address per family of its network's pool (the same ones again if it
     /// already has them) and records them in the Pod's status when the Pod object exists.
-    pub(crate) fn allocate_pod(
-        &mut self,
-        namespace: &str,
-        name: &str,
-    ) -> Result<PodAddresses, ControllerError> {
+    pub(crate) fn allocate_pod(&mut self, namespace: &str, name: &str) -> Result<PodAddresses, ControllerError> {
         let owner = ResourceKey::new(Kind::Pod, Some(namespace), name);
         let mut pools = self.pools.clone();
         let (answer, events) = self.store.write(|txn| {
@@ -206,14 +195,10 @@ impl State {
             .map(|(name, pool)| {
                 let purpose = match name.as_str() {
                     addressing::PODS_POOL => {
-                        "pod addresses: the default network and networks without subnets"
-                            .to_string()
+                        "pod addresses: the default network and networks without subnets".to_string()
                     }
                     addressing::SERVICES_POOL => "Service ClusterIPs".to_string(),
-                    other => format!(
-                        "pod addresses of VirtualNetwork {}",
-                        other.trim_start_matches("vn/")
-                    ),
+                    other => format!("pod addresses of VirtualNetwork {}", other.trim_start_matches("vn/")),
                 };
                 let mut used = std::collections::BTreeMap::new();
                 let mut capacity = std::collections::BTreeMap::new();

@@ -26,8 +26,10 @@ fn object(yaml: &str) -> Resource {
 
 const CLUSTER: &str = "apiVersion: weft.io/v1alpha1\nkind: Cluster\nmetadata: {name: c}\nspec: {asn: 64512, podCIDRs: [10.244.0.0/28, fd00:244::/124], serviceCIDRs: [10.96.0.0/29]}\n";
 const LAB_VN: &str = "apiVersion: weft.io/v1alpha1\nkind: VirtualNetwork\nmetadata: {name: lab}\nspec: {vni: 7, subnets: [10.1.0.0/29]}\n";
-const LAB_NS: &str = "apiVersion: v1\nkind: Namespace\nmetadata: {name: lab, annotations: {weft.io/virtual-network: lab}}\n";
-const ISO_NS: &str = "apiVersion: v1\nkind: Namespace\nmetadata: {name: iso, annotations: {weft.io/isolated: \"true\"}}\n";
+const LAB_NS: &str =
+    "apiVersion: v1\nkind: Namespace\nmetadata: {name: lab, annotations: {weft.io/virtual-network: lab}}\n";
+const ISO_NS: &str =
+    "apiVersion: v1\nkind: Namespace\nmetadata: {name: iso, annotations: {weft.io/isolated: \"true\"}}\n";
 
 fn pod(ns: &str, name: &str) -> Resource {
     object(&format!(
@@ -59,10 +61,7 @@ fn allocations(state: &State) -> BTreeMap<(String, IpAddr), String> {
     let in_memory: BTreeMap<(String, IpAddr), String> = state
         .pools
         .iter()
-        .flat_map(|(name, p)| {
-            p.allocations()
-                .map(move |(ip, o)| ((name.clone(), ip), o.to_string()))
-        })
+        .flat_map(|(name, p)| p.allocations().map(move |(ip, o)| ((name.clone(), ip), o.to_string())))
         .collect();
     assert_eq!(stored, in_memory, "store and pools disagree");
     stored
@@ -76,26 +75,19 @@ fn service_gets_a_cluster_ip_and_keeps_it() {
     assert!(err.to_string().contains("no Cluster object"), "{err}");
     setup(&mut state);
     let (_, svc) = state.apply(service("web"), Precondition::Any).unwrap();
-    let Resource::Service(svc) = svc else {
-        panic!()
-    };
+    let Resource::Service(svc) = svc else { panic!() };
     let ip = svc.spec.as_ref().unwrap().cluster_ip.clone().unwrap();
     assert!(ip.starts_with("10.96.0."), "{ip}");
     // Re-applying the manifest without clusterIP keeps it and changes nothing.
     let (outcome, again) = state.apply(service("web"), Precondition::Any).unwrap();
     assert_eq!(outcome, weft_api::wire::Outcome::Unchanged);
-    let Resource::Service(again) = again else {
-        panic!()
-    };
+    let Resource::Service(again) = again else { panic!() };
     assert_eq!(again.spec.unwrap().cluster_ip.unwrap(), ip);
     // Another Service may not take the same address.
     let taken = object(&format!(
         "apiVersion: v1\nkind: Service\nmetadata: {{name: other}}\nspec: {{clusterIP: {ip}, ports: [{{port: 80}}]}}\n"
     ));
-    let err = state
-        .apply(taken, Precondition::Any)
-        .unwrap_err()
-        .to_string();
+    let err = state.apply(taken, Precondition::Any).unwrap_err().to_string();
     assert!(
         err.contains("spec.clusterIPs[0]") && err.contains("Service/default/web"),
         "{err}"
@@ -121,17 +113,11 @@ fn a_namespace_takes_its_objects_and_their_addresses_with_it() {
     assert!(addresses.addresses[0].to_string().starts_with("10.1.0."));
     // The VN is in use: it cannot be deleted, nor its subnet removed.
     let vn = ResourceKey::new(Kind::VirtualNetwork, None, "lab");
-    assert!(matches!(
-        state.delete(&vn, None),
-        Err(ControllerError::Conflict(_))
-    ));
+    assert!(matches!(state.delete(&vn, None), Err(ControllerError::Conflict(_))));
     let shrunk = object(
         "apiVersion: weft.io/v1alpha1\nkind: VirtualNetwork\nmetadata: {name: lab}\nspec: {vni: 7, subnets: [10.2.0.0/29]}\n",
     );
-    let err = state
-        .apply(shrunk, Precondition::Any)
-        .unwrap_err()
-        .to_string();
+    let err = state.apply(shrunk, Precondition::Any).unwrap_err().to_string();
     assert!(err.contains("strand") && err.contains("Pod/lab/a"), "{err}");
     state
         .delete(&ResourceKey::new(Kind::Namespace, None, "lab"), None)
@@ -153,10 +139,7 @@ fn objects_need_their_namespace_and_one_cluster() {
         .to_string();
     assert!(err.contains("Namespace/nowhere does not exist"), "{err}");
     let other = CLUSTER.replace("name: c", "name: d");
-    let err = state
-        .apply(object(&other), Precondition::Any)
-        .unwrap_err()
-        .to_string();
+    let err = state.apply(object(&other), Precondition::Any).unwrap_err().to_string();
     assert!(err.contains("this controller serves Cluster/c"), "{err}");
 }
 
@@ -168,7 +151,12 @@ fn watch_resumes_from_a_revision() {
     state.apply(object(LAB_NS), Precondition::Any).unwrap();
     state.apply(object(ISO_NS), Precondition::Any).unwrap();
     let start = state.watch(Kind::Namespace, None, Some(revision)).unwrap();
-    let names: Vec<&str> = start.initial.iter().map(|e| e.object.name()).collect();
+    let names: Vec<&str> = start
+        .initial
+        .iter()
+        .filter(|e| e.object.kind() == Kind::Namespace)
+        .map(|e| e.object.name())
+        .collect();
     assert_eq!(names, ["lab", "iso"]);
     // A revision from before this process started is not in memory: expired, list again.
     drop(state);
@@ -332,4 +320,58 @@ proptest! {
             prop_assert_eq!(from_model, model_nonempty);
         }
     }
+}
+
+fn endpoint(ns: &str, pod: &str, node: &str) -> Resource {
+    object(&format!(
+        "apiVersion: weft.io/v1alpha1\nkind: WorkloadEndpoint\nmetadata: {{name: {pod}, namespace: {ns}}}\nspec: {{node: {node}, pod: {pod}, containerID: c-{pod}, interface: eth0}}\n"
+    ))
+}
+
+#[test]
+fn endpoints_get_their_network_and_addresses_at_admission() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut state = State::open(&config(dir.path())).unwrap();
+    setup(&mut state);
+    // The Cluster made the default network; the isolated namespace got one of its own.
+    let (_, vns) = state.list(Kind::VirtualNetwork, None).unwrap();
+    let names: Vec<&str> = vns.iter().map(|r| r.name()).collect();
+    assert_eq!(names, ["default", "lab", "ns-iso"]);
+    let vni = |name: &str| match vns.iter().find(|r| r.name() == name) {
+        Some(Resource::VirtualNetwork(vn)) => vn.spec.vni,
+        _ => panic!("no {name}"),
+    };
+    assert_eq!(vni("default"), 1);
+    assert_eq!(vni("ns-iso"), 4096);
+    for (ns, network, prefix) in [
+        ("default", "default", "10.244.0."),
+        ("lab", "lab", "10.1.0."),
+        ("iso", "ns-iso", "10.244.0."),
+    ] {
+        let (_, stored) = state.apply(endpoint(ns, "p", "node-1"), Precondition::Any).unwrap();
+        let Resource::WorkloadEndpoint(w) = stored else {
+            panic!()
+        };
+        assert_eq!(w.spec.network.as_deref(), Some(network));
+        assert!(w.spec.addresses[0].starts_with(prefix), "{:?}", w.spec.addresses);
+        // Re-applying what the agent knows keeps the addresses.
+        let (outcome, _) = state.apply(endpoint(ns, "p", "node-1"), Precondition::Any).unwrap();
+        assert_eq!(outcome, weft_api::wire::Outcome::Unchanged);
+    }
+    // The isolated namespace's network goes with the namespace, and the endpoint's addresses too.
+    state
+        .delete(&ResourceKey::new(Kind::Namespace, None, "iso"), None)
+        .unwrap();
+    assert!(
+        state
+            .get(&ResourceKey::new(Kind::VirtualNetwork, None, "ns-iso"))
+            .is_err()
+    );
+    assert!(allocations(&state).values().all(|owner| !owner.contains("/iso/")));
+    // A network with endpoints on it cannot be deleted; the Cluster neither while pods use its pool.
+    let err = state
+        .delete(&ResourceKey::new(Kind::Cluster, None, "c"), None)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("WorkloadEndpoint/default/p"), "{err}");
 }
