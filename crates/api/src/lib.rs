@@ -12,6 +12,7 @@ mod kind;
 pub mod manifest;
 pub mod node;
 mod resource;
+pub mod sync;
 pub mod tenancy;
 pub mod validate;
 pub mod virtual_network;

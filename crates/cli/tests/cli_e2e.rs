@@ -111,6 +111,24 @@ fn server_revision(c: &Controller) -> u64 {
         .unwrap_or_else(|| panic!("no serverRevision in {v:#}"))
 }
 
+/// Annotation of the VirtualNetworks the controller creates itself (e.g. a Cluster's default
+/// network, an isolated namespace's network).
+const OWNED_BY: &str = "weft.io/owned-by";
+
+/// The names of the VirtualNetworks the controller made itself, and of the others.
+fn vn_names(c: &Controller) -> (BTreeSet<String>, BTreeSet<String>) {
+    let list = c.json(&["get", "vn"]);
+    let (owned, users): (Vec<&Value>, Vec<&Value>) = items(&list)
+        .iter()
+        .partition(|i| i["metadata"]["annotations"].get(OWNED_BY).is_some());
+    let names = |v: Vec<&Value>| {
+        v.iter()
+            .map(|i| i["metadata"]["name"].as_str().unwrap_or_default().to_string())
+            .collect()
+    };
+    (names(owned), names(users))
+}
+
 /// A `weft` command with a fresh config in `dir` and no controller at all.
 fn weft_without_controller(dir: &std::path::Path, args: &[&str]) -> std::process::Output {
     run(std::process::Command::new(harness::WEFT)
@@ -215,7 +233,17 @@ fn get_tables_formats_short_names_and_selectors() {
         header(&table),
         ["NAME", "VNI", "SUBNETS", "IMPORT-RTS", "EXPORT-RTS", "AGE"]
     );
-    assert_eq!(lines(&table).len(), 3, "{table}");
+    // One row per network: the example's two, and any the controller made itself.
+    let (owned, users) = vn_names(&c);
+    assert_eq!(users, BTreeSet::from(["lab".to_string(), "shared".to_string()]));
+    let all: BTreeSet<String> = owned.union(&users).cloned().collect();
+    let rows: BTreeSet<String> = table
+        .lines()
+        .skip(1)
+        .map(|l| l.split_whitespace().next().unwrap_or_default().to_string())
+        .collect();
+    assert_eq!(rows, all, "{table}");
+    assert_eq!(lines(&table).len(), all.len() + 1, "{table}");
     let shared = row(&table, "shared");
     assert_eq!(
         &shared[..5],
@@ -227,8 +255,8 @@ fn get_tables_formats_short_names_and_selectors() {
         ["lab", "1002", "10.1.0.0/24,fd00:1::/64", "<none>", "<none>"]
     );
     // The long names and the group-qualified name list the same.
-    assert_eq!(c.ok(&["get", "virtualnetworks"]).lines().count(), 3);
-    assert_eq!(c.ok(&["get", "virtualnetworks.weft.io"]).lines().count(), 3);
+    assert_eq!(c.ok(&["get", "virtualnetworks"]).lines().count(), all.len() + 1);
+    assert_eq!(c.ok(&["get", "virtualnetworks.weft.io"]).lines().count(), all.len() + 1);
 
     // One object as JSON: itself, with its resourceVersion.
     let one = c.json(&["get", "vn", "shared"]);
@@ -250,13 +278,15 @@ fn get_tables_formats_short_names_and_selectors() {
         .iter()
         .filter_map(|i| i["metadata"]["name"].as_str())
         .collect();
-    assert_eq!(yaml_names, BTreeSet::from(["lab", "shared"]));
+    assert_eq!(yaml_names, all.iter().map(String::as_str).collect::<BTreeSet<_>>());
     assert!(yaml_items.iter().all(|i| i["kind"].as_str() == Some("VirtualNetwork")));
 
     // Names.
     assert_eq!(
         lines(&c.ok(&["get", "vn", "-o", "name"])),
-        ["virtualnetwork.weft.io/lab", "virtualnetwork.weft.io/shared"]
+        all.iter()
+            .map(|n| format!("virtualnetwork.weft.io/{n}"))
+            .collect::<Vec<_>>()
     );
 
     // Wide: the route distinguisher too.
@@ -624,10 +654,9 @@ fn contexts_choose_the_controller() {
     // Without --server, commands reach the current context's controller.
     let applied = ok(&["apply", "-f", &examples_arg()]);
     assert_contains(&applied, "virtualnetwork.weft.io/shared created");
-    assert_eq!(
-        lines(&ok(&["get", "vn", "-o", "name"])),
-        ["virtualnetwork.weft.io/lab", "virtualnetwork.weft.io/shared"]
-    );
+    let names = ok(&["get", "vn", "-o", "name"]);
+    assert_contains(&names, "virtualnetwork.weft.io/lab\n");
+    assert_contains(&names, "virtualnetwork.weft.io/shared\n");
     assert_contains(&ok(&["version"]), &format!("at {}", c.url));
     // --context picks another one for one command.
     expect_code(&bare(&["--context", "away", "get", "vn"]), 6, "--context away");

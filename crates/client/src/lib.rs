@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use reqwest::{Method, RequestBuilder};
 use serde::de::DeserializeOwned;
+use weft_api::sync::SyncMessage;
 use weft_api::wire::{
     AllocationInfo, ApplyResult, List, PodAddresses, PoolInfo, ReleaseRequest, Released, Status, VersionInfo,
     WatchEvent,
@@ -139,7 +140,20 @@ impl Client {
             .send()
             .await
             .map_err(|e| ClientError::unreachable(&self.server, e))?;
-        watch::events(response, self.server.clone()).await
+        watch::lines(response, self.server.clone()).await
+    }
+
+    /// A node's state from the controller: snapshot, in-sync, then deltas and heartbeats.
+    pub async fn sync(
+        &self,
+        node: &str,
+    ) -> Result<impl futures::Stream<Item = Result<SyncMessage, ClientError>> + use<>, ClientError> {
+        let response = self
+            .request(Method::GET, &format!("/api/v1/nodes/{node}/sync"))
+            .send()
+            .await
+            .map_err(|e| ClientError::unreachable(&self.server, e))?;
+        watch::lines(response, self.server.clone()).await
     }
 
     pub async fn pools(&self) -> Result<Vec<PoolInfo>, ClientError> {

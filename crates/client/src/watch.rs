@@ -1,13 +1,14 @@
 use futures::{Stream, StreamExt};
-use weft_api::wire::{Status, WatchEvent};
+use serde::de::DeserializeOwned;
+use weft_api::wire::Status;
 
 use crate::ClientError;
 
-/// Splits a newline-delimited JSON response into watch events.
-pub(crate) async fn events(
+/// Splits a newline-delimited JSON response into messages (watch events, sync messages).
+pub(crate) async fn lines<T: DeserializeOwned>(
     response: reqwest::Response,
     server: String,
-) -> Result<impl Stream<Item = Result<WatchEvent, ClientError>>, ClientError> {
+) -> Result<impl Stream<Item = Result<T, ClientError>>, ClientError> {
     if !response.status().is_success() {
         let bytes = response
             .bytes()
@@ -25,8 +26,7 @@ pub(crate) async fn events(
             loop {
                 if let Some(pos) = buffer.iter().position(|b| *b == b'\n') {
                     let line: Vec<u8> = buffer.drain(..=pos).collect();
-                    let event =
-                        serde_json::from_slice::<WatchEvent>(&line).map_err(|e| ClientError::Decode(e.to_string()));
+                    let event = serde_json::from_slice::<T>(&line).map_err(|e| ClientError::Decode(e.to_string()));
                     return Some((event, (chunks, buffer, server)));
                 }
                 match chunks.next().await {

@@ -152,3 +152,77 @@ async fn invalid_objects_are_refused_with_field_paths() {
     .unwrap();
     assert_eq!(response.status().as_u16(), 400);
 }
+
+fn apply_yaml(yaml: &str) -> Resource {
+    manifest::parse(yaml, "-").unwrap_or_else(|e| panic!("{e}")).remove(0)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_node_gets_its_slice_then_deltas() {
+    use weft_api::sync::{Change, SyncMessage};
+    let dir = tempfile::tempdir().unwrap();
+    let client = controller(dir.path()).await;
+    for yaml in [
+        "apiVersion: weft.io/v1alpha1\nkind: Cluster\nmetadata: {name: c}\nspec: {asn: 64512, podCIDRs: [10.244.0.0/16], serviceCIDRs: [10.96.0.0/16]}\n",
+        "apiVersion: weft.io/v1alpha1\nkind: Node\nmetadata: {name: n1}\nspec: {vtep: 192.0.2.1, routerMac: '02:00:00:00:00:01', mtu: 1450}\n",
+        "apiVersion: weft.io/v1alpha1\nkind: Node\nmetadata: {name: n2}\nspec: {vtep: 192.0.2.2, routerMac: '02:00:00:00:00:02', mtu: 1450}\n",
+        "apiVersion: weft.io/v1alpha1\nkind: WorkloadEndpoint\nmetadata: {name: a, namespace: default}\nspec: {node: n1, pod: a, containerID: ca, interface: eth0}\n",
+        "apiVersion: weft.io/v1alpha1\nkind: WorkloadEndpoint\nmetadata: {name: b, namespace: default}\nspec: {node: n2, pod: b, containerID: cb, interface: eth0}\n",
+    ] {
+        client.apply(&apply_yaml(yaml), false).await.unwrap();
+    }
+    let mut stream = Box::pin(client.sync("n1").await.unwrap());
+    let SyncMessage::Snapshot { state, .. } = next_message(&mut stream).await else {
+        panic!("no snapshot")
+    };
+    assert_eq!(state.endpoints.keys().collect::<Vec<_>>(), ["default/a"]);
+    assert_eq!(state.networks["default"].vni, 1);
+    let route = state.routes.values().next().unwrap();
+    assert_eq!(
+        (route.node.as_str(), route.vtep.to_string(), route.router_mac.as_str()),
+        ("n2", "192.0.2.2".into(), "02:00:00:00:00:02")
+    );
+    assert!(matches!(next_message(&mut stream).await, SyncMessage::InSync { .. }));
+    // A pod on the other node appears as a route; its deletion removes it.
+    client
+        .apply(&apply_yaml("apiVersion: weft.io/v1alpha1\nkind: WorkloadEndpoint\nmetadata: {name: c, namespace: default}\nspec: {node: n2, pod: c, containerID: cc, interface: eth0}\n"), false)
+        .await
+        .unwrap();
+    let SyncMessage::Delta { changes, .. } = next_message(&mut stream).await else {
+        panic!("no delta")
+    };
+    assert!(
+        matches!(&changes[..], [Change::UpsertRoute(r)] if r.node == "n2"),
+        "{changes:?}"
+    );
+    client
+        .delete(Kind::WorkloadEndpoint, Some("default"), "c", None)
+        .await
+        .unwrap();
+    let SyncMessage::Delta { changes, .. } = next_message(&mut stream).await else {
+        panic!("no delta")
+    };
+    assert!(matches!(&changes[..], [Change::RemoveRoute { .. }]), "{changes:?}");
+    // An unknown node is told so.
+    assert_eq!(
+        client.sync("n9").await.err().and_then(|e| e.reason()),
+        Some(Reason::NotFound)
+    );
+}
+
+/// The next message that is not a heartbeat, within 10 s.
+async fn next_message<S>(s: &mut S) -> weft_api::sync::SyncMessage
+where
+    S: futures::Stream<Item = Result<weft_api::sync::SyncMessage, ClientError>> + Unpin,
+{
+    loop {
+        let m = tokio::time::timeout(Duration::from_secs(10), s.next())
+            .await
+            .expect("sync message")
+            .unwrap()
+            .unwrap();
+        if !matches!(m, weft_api::sync::SyncMessage::Heartbeat { .. }) {
+            return m;
+        }
+    }
+}

@@ -5,6 +5,7 @@
 mod error;
 mod ipam;
 mod resources;
+mod sync;
 mod watch;
 
 use axum::Router;
@@ -24,6 +25,7 @@ pub fn router(handle: Handle) -> Router {
         .route("/api/v1/ipam/pods/{namespace}/{name}", post(ipam::allocate_pod))
         .route("/api/v1/ipam/release", post(ipam::release))
         .route("/api/v1/ipam/gc", post(ipam::collect_garbage))
+        .route("/api/v1/nodes/{node}/sync", get(sync::stream))
         .route("/api/v1/{plural}", get(resources::list_or_watch))
         .route(
             "/api/v1/{plural}/{name}",

@@ -1,6 +1,7 @@
 use std::sync::Arc;
 
 use tokio::sync::{broadcast, mpsc, oneshot};
+use weft_api::sync::NodeState;
 use weft_api::wire::{AllocationInfo, Outcome, PodAddresses, PoolInfo};
 use weft_api::{Kind, Resource, ResourceKey};
 use weft_store::{Event, Precondition};
@@ -56,6 +57,15 @@ pub enum Command {
     },
     CollectGarbage {
         reply: Reply<Vec<AllocationInfo>>,
+    },
+    /// A node's slice of the state and the revision it reflects; NotFound for an unknown node.
+    NodeState {
+        node: String,
+        reply: Reply<(u64, NodeState)>,
+    },
+    /// Every committed change from now on (for streams that recompute on change).
+    Subscribe {
+        reply: Reply<broadcast::Receiver<Arc<Event>>>,
     },
 }
 

@@ -8,6 +8,7 @@ mod endpoints;
 mod gc;
 mod history;
 pub mod networks;
+pub mod node_view;
 mod ops;
 #[cfg(test)]
 mod tests;

@@ -40,6 +40,8 @@ impl State {
             Command::Pools { reply } => drop(reply.send(Ok(self.pool_infos()))),
             Command::Allocations { reply } => drop(reply.send(self.allocation_infos())),
             Command::CollectGarbage { reply } => drop(reply.send(self.collect_garbage())),
+            Command::NodeState { node, reply } => drop(reply.send(self.node_state(&node))),
+            Command::Subscribe { reply } => drop(reply.send(Ok(self.events.subscribe()))),
         }
     }
 
@@ -187,6 +189,23 @@ impl State {
             .filter(|a| released.contains(&(a.pool.clone(), a.address)))
             .map(info)
             .collect())
+    }
+
+    pub(crate) fn node_state(&self, node: &str) -> Result<(u64, weft_api::sync::NodeState), ControllerError> {
+        let key = ResourceKey::new(Kind::Node, None, node);
+        if self.store.get(&key)?.is_none() {
+            return Err(ControllerError::NotFound(format!(
+                "{key} is not registered; the agent registers its node when it starts"
+            )));
+        }
+        let mut objects = self.store.list(Kind::Node, None)?;
+        objects.extend(self.store.list(Kind::VirtualNetwork, None)?);
+        objects.extend(self.store.list(Kind::WorkloadEndpoint, None)?);
+        let (nodes, networks, endpoints) = super::node_view::from_resources(objects);
+        Ok((
+            self.store.revision(),
+            super::node_view::node_state(node, &nodes, &networks, &endpoints),
+        ))
     }
 
     pub(crate) fn pool_infos(&self) -> Vec<PoolInfo> {

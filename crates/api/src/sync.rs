@@ -1,0 +1,217 @@
+//! The controller-to-agent protocol: each agent gets the slice of the desired state that its
+//! node needs, as a snapshot, an in-sync marker, then deltas, each with the store revision it
+//! reflects. Sent as newline-delimited JSON over a long-lived HTTP response.
+
+use std::collections::BTreeMap;
+use std::net::{IpAddr, Ipv4Addr};
+
+use serde::{Deserialize, Serialize};
+
+/// Everything one node's agent programs: the networks its pods are on, its own pods, and routes
+/// to the pods of those networks on other nodes.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NodeState {
+    pub node: String,
+    /// By network name.
+    pub networks: BTreeMap<String, NetworkState>,
+    /// By `namespace/pod`.
+    pub endpoints: BTreeMap<String, LocalEndpoint>,
+    /// By `network/prefix`.
+    pub routes: BTreeMap<String, RemoteRoute>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NetworkState {
+    pub name: String,
+    pub vni: u32,
+}
+
+/// A pod on this node, as the controller knows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LocalEndpoint {
+    pub namespace: String,
+    pub pod: String,
+    #[serde(rename = "containerID")]
+    pub container_id: String,
+    pub interface: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub host_interface: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mac: Option<String>,
+    pub network: String,
+    pub addresses: Vec<IpAddr>,
+}
+
+impl LocalEndpoint {
+    pub fn key(&self) -> String {
+        format!("{}/{}", self.namespace, self.pod)
+    }
+}
+
+/// A prefix of a network that lives on another node: sent over VXLAN with the network's VNI to
+/// that node's VTEP, with its router MAC as the inner destination.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RemoteRoute {
+    pub network: String,
+    pub vni: u32,
+    /// A host prefix (/32 or /128) for a pod.
+    pub prefix: String,
+    pub node: String,
+    pub vtep: Ipv4Addr,
+    pub router_mac: String,
+}
+
+impl RemoteRoute {
+    pub fn key(&self) -> String {
+        format!("{}/{}", self.network, self.prefix)
+    }
+}
+
+/// One line of the stream.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type")]
+pub enum SyncMessage {
+    /// The whole state; replaces whatever the agent had.
+    Snapshot { revision: u64, state: NodeState },
+    /// Everything up to `revision` has been sent: the agent may now remove what it has that the
+    /// state does not (not before, or a restart would flap pods).
+    InSync { revision: u64 },
+    /// Changes since the previous message.
+    Delta { revision: u64, changes: Vec<Change> },
+    /// Nothing changed; sent periodically so that a dead connection is noticed.
+    Heartbeat { revision: u64 },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "op", rename_all = "camelCase")]
+pub enum Change {
+    UpsertNetwork(NetworkState),
+    RemoveNetwork { name: String },
+    UpsertEndpoint(LocalEndpoint),
+    RemoveEndpoint { key: String },
+    UpsertRoute(RemoteRoute),
+    RemoveRoute { key: String },
+}
+
+impl NodeState {
+    /// The changes that turn `self` into `new`: removals first, then upserts.
+    pub fn diff(&self, new: &NodeState) -> Vec<Change> {
+        let mut out = Vec::new();
+        removed(&self.routes, &new.routes, &mut out, |key| Change::RemoveRoute { key });
+        removed(&self.endpoints, &new.endpoints, &mut out, |key| {
+            Change::RemoveEndpoint { key }
+        });
+        removed(&self.networks, &new.networks, &mut out, |name| Change::RemoveNetwork {
+            name,
+        });
+        upserted(&self.networks, &new.networks, &mut out, Change::UpsertNetwork);
+        upserted(&self.endpoints, &new.endpoints, &mut out, Change::UpsertEndpoint);
+        upserted(&self.routes, &new.routes, &mut out, Change::UpsertRoute);
+        out
+    }
+
+    pub fn apply(&mut self, changes: &[Change]) {
+        for change in changes {
+            match change {
+                Change::UpsertNetwork(n) => {
+                    self.networks.insert(n.name.clone(), n.clone());
+                }
+                Change::RemoveNetwork { name } => {
+                    self.networks.remove(name);
+                }
+                Change::UpsertEndpoint(e) => {
+                    self.endpoints.insert(e.key(), e.clone());
+                }
+                Change::RemoveEndpoint { key } => {
+                    self.endpoints.remove(key);
+                }
+                Change::UpsertRoute(r) => {
+                    self.routes.insert(r.key(), r.clone());
+                }
+                Change::RemoveRoute { key } => {
+                    self.routes.remove(key);
+                }
+            }
+        }
+    }
+}
+
+fn removed<V>(
+    old: &BTreeMap<String, V>,
+    new: &BTreeMap<String, V>,
+    out: &mut Vec<Change>,
+    make: impl Fn(String) -> Change,
+) {
+    out.extend(old.keys().filter(|k| !new.contains_key(*k)).map(|k| make(k.clone())));
+}
+
+fn upserted<V: Clone + PartialEq>(
+    old: &BTreeMap<String, V>,
+    new: &BTreeMap<String, V>,
+    out: &mut Vec<Change>,
+    make: impl Fn(V) -> Change,
+) {
+    out.extend(
+        new.iter()
+            .filter(|(k, v)| old.get(*k) != Some(*v))
+            .map(|(_, v)| make(v.clone())),
+    );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn state(networks: &[(&str, u32)], routes: &[(&str, &str)]) -> NodeState {
+        let mut s = NodeState {
+            node: "n1".into(),
+            ..Default::default()
+        };
+        for (name, vni) in networks {
+            s.networks.insert(
+                name.to_string(),
+                NetworkState {
+                    name: name.to_string(),
+                    vni: *vni,
+                },
+            );
+        }
+        for (network, prefix) in routes {
+            let r = RemoteRoute {
+                network: network.to_string(),
+                vni: 1,
+                prefix: prefix.to_string(),
+                node: "n2".into(),
+                vtep: Ipv4Addr::new(192, 0, 2, 2),
+                router_mac: "02:00:00:00:00:02".into(),
+            };
+            s.routes.insert(r.key(), r);
+        }
+        s
+    }
+
+    #[test]
+    fn diff_then_apply_reaches_the_new_state() {
+        let a = state(
+            &[("default", 1), ("blue", 2)],
+            &[("default", "10.0.0.1/32"), ("blue", "10.1.0.1/32")],
+        );
+        let b = state(
+            &[("default", 1), ("red", 3)],
+            &[("default", "10.0.0.1/32"), ("red", "10.2.0.1/32")],
+        );
+        let changes = a.diff(&b);
+        assert_eq!(changes.len(), 4, "{changes:?}");
+        let mut c = a.clone();
+        c.apply(&changes);
+        assert_eq!(c, b);
+        assert!(b.diff(&b).is_empty());
+        let line = serde_json::to_string(&SyncMessage::Delta { revision: 7, changes }).unwrap();
+        assert!(
+            line.starts_with(r#"{"type":"Delta","revision":7,"changes":[{"op":"removeRoute""#),
+            "{line}"
+        );
+    }
+}

@@ -1,0 +1,103 @@
+//! `GET /api/v1/nodes/{node}/sync`: a node's state as a snapshot, an in-sync marker, then deltas
+//! whenever a change in the store alters it, and heartbeats in between.
+
+use std::time::Duration;
+
+use axum::body::{Body, Bytes};
+use axum::extract::{Path, State};
+use axum::http::header;
+use axum::response::Response;
+use tokio::sync::broadcast::error::RecvError;
+use weft_api::Kind;
+use weft_api::sync::{NodeState, SyncMessage};
+use weft_api::wire::Reason;
+
+use super::ApiError;
+use crate::state::{Command, Handle};
+
+/// How often an idle stream says it is alive; agents treat a longer silence as a dead connection.
+pub const HEARTBEAT: Duration = Duration::from_secs(5);
+
+/// The kinds whose changes can alter a node's state.
+fn relevant(kind: Kind) -> bool {
+    matches!(kind, Kind::Node | Kind::VirtualNetwork | Kind::WorkloadEndpoint)
+}
+
+fn line(message: &SyncMessage) -> Bytes {
+    let mut bytes = serde_json::to_vec(message).unwrap_or_default();
+    bytes.push(b'\n');
+    Bytes::from(bytes)
+}
+
+pub(super) async fn stream(State(h): State<Handle>, Path(node): Path<String>) -> Result<Response, ApiError> {
+    // Subscribe before computing the snapshot: a change in between is then seen as an event.
+    let mut events = h.call(|reply| Command::Subscribe { reply }).await?;
+    let name = node.clone();
+    let (revision, state) = h.call(|reply| Command::NodeState { node: name, reply }).await?;
+    let (tx, rx) = tokio::sync::mpsc::channel::<Bytes>(16);
+    let first = [
+        line(&SyncMessage::Snapshot {
+            revision,
+            state: state.clone(),
+        }),
+        line(&SyncMessage::InSync { revision }),
+    ];
+    tokio::spawn(async move {
+        for l in first {
+            if tx.send(l).await.is_err() {
+                return;
+            }
+        }
+        let mut sent: NodeState = state;
+        let mut revision = revision;
+        let mut heartbeat = tokio::time::interval(HEARTBEAT);
+        heartbeat.tick().await;
+        loop {
+            let changed = tokio::select! {
+                event = events.recv() => match event {
+                    Ok(e) => relevant(e.object.kind()),
+                    // Fell behind: recompute from the store, which is always right.
+                    Err(RecvError::Lagged(_)) => true,
+                    Err(RecvError::Closed) => return,
+                },
+                _ = heartbeat.tick() => {
+                    if tx.send(line(&SyncMessage::Heartbeat { revision })).await.is_err() {
+                        return;
+                    }
+                    continue;
+                }
+            };
+            if !changed {
+                continue;
+            }
+            // Coalesce a burst of changes into one recomputation.
+            while let Ok(e) = events.try_recv() {
+                let _ = e;
+            }
+            let name = node.clone();
+            let (now, state) = match h.call(|reply| Command::NodeState { node: name, reply }).await {
+                Ok(v) => v,
+                Err(e) => {
+                    tracing::info!(node = %node, error = %e, "ending a node's sync stream");
+                    return;
+                }
+            };
+            revision = now;
+            let changes = sent.diff(&state);
+            if changes.is_empty() {
+                continue;
+            }
+            sent = state;
+            if tx.send(line(&SyncMessage::Delta { revision, changes })).await.is_err() {
+                return;
+            }
+        }
+    });
+    let body = futures::stream::unfold(rx, |mut rx| async move {
+        rx.recv().await.map(|b| (Ok::<_, std::convert::Infallible>(b), rx))
+    });
+    Response::builder()
+        .header(header::CONTENT_TYPE, "application/x-ndjson")
+        .body(Body::from_stream(body))
+        .map_err(|e| ApiError::new(Reason::InternalError, e.to_string()))
+}
