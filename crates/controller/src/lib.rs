@@ -23,7 +23,8 @@ pub async fn run(
     config: ControllerConfig,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), ControllerError> {
-    let handle = state::start(&config)?;
+    let (closing_tx, closing) = tokio::sync::watch::channel(false);
+    let handle = state::start(&config, closing)?;
     let listener = TcpListener::bind(config.listen)
         .await
         .map_err(|e| ControllerError::Listen(config.listen, e))?;
@@ -43,7 +44,13 @@ pub async fn run(
     tracing::info!(address = %local, data_dir = %config.data_dir.display(), "controller serving");
     let gc = tokio::spawn(state::gc_loop(handle.clone(), config.gc_interval));
     let app = api::router(handle);
-    let served = axum::serve(listener, app).with_graceful_shutdown(shutdown).await;
+    let served = axum::serve(listener, app)
+        .with_graceful_shutdown(async move {
+            shutdown.await;
+            // End watches and syncs so that the graceful shutdown does not wait for them.
+            let _ = closing_tx.send(true);
+        })
+        .await;
     gc.abort();
     served.map_err(|e| ControllerError::Listen(local, e))
 }

@@ -36,6 +36,10 @@ pub async fn run(target: Target, args: GetArgs) -> Result<u8> {
     if let Some(s) = &selector {
         items.retain(|r| s.matches(r));
     }
+    if !args.names.is_empty() && items.is_empty() {
+        // Every named object failed; the errors are printed, there is nothing to show.
+        return Ok(code);
+    }
     let single = args.names.len() == 1;
     match args.output {
         OutputFormat::Json => output::print_json(&output::list_value(&items, single))?,

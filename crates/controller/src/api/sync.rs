@@ -54,6 +54,7 @@ pub(super) async fn stream(State(h): State<Handle>, Path(node): Path<String>) ->
         heartbeat.tick().await;
         loop {
             let changed = tokio::select! {
+                _ = h.closing() => return,
                 event = events.recv() => match event {
                     Ok(e) => relevant(e.object.kind()),
                     // Fell behind: recompute from the store, which is always right.

@@ -60,12 +60,17 @@ pub(super) async fn stream(
         .collect();
     let live = futures::stream::unfold((start.live, false), move |(mut rx, done)| {
         let namespace = namespace.clone();
+        let closing = h.clone();
         async move {
             if done {
                 return None;
             }
             loop {
-                match rx.recv().await {
+                let received = tokio::select! {
+                    r = rx.recv() => r,
+                    _ = closing.closing() => return None,
+                };
+                match received {
                     Ok(event) => {
                         let event: Arc<Event> = event;
                         if matches(&event.object, kind, namespace.as_deref()) {

@@ -81,11 +81,19 @@ pub struct WatchStart {
 #[derive(Clone)]
 pub struct Handle {
     tx: mpsc::Sender<Command>,
+    closing: tokio::sync::watch::Receiver<bool>,
 }
 
 impl Handle {
-    pub(crate) fn new(tx: mpsc::Sender<Command>) -> Handle {
-        Handle { tx }
+    pub(crate) fn new(tx: mpsc::Sender<Command>, closing: tokio::sync::watch::Receiver<bool>) -> Handle {
+        Handle { tx, closing }
+    }
+
+    /// Completes when the controller begins to shut down: long-lived streams (watches, node
+    /// syncs) end then, so that a graceful shutdown does not wait for clients that never leave.
+    pub async fn closing(&self) {
+        let mut closing = self.closing.clone();
+        let _ = closing.wait_for(|c| *c).await;
     }
 
     /// Sends the command that `make` builds around a reply channel and waits for the answer.

@@ -42,7 +42,10 @@ pub(crate) struct State {
 }
 
 /// Opens the store, rebuilds the pools and starts the owner thread.
-pub fn start(config: &ControllerConfig) -> Result<Handle, ControllerError> {
+pub fn start(
+    config: &ControllerConfig,
+    closing: tokio::sync::watch::Receiver<bool>,
+) -> Result<Handle, ControllerError> {
     let state = State::open(config)?;
     let (tx, rx) = mpsc::channel(1024);
     std::thread::Builder::new()
@@ -52,7 +55,7 @@ pub fn start(config: &ControllerConfig) -> Result<Handle, ControllerError> {
             path: config.data_dir.clone(),
             reason: format!("cannot start the state thread: {e}"),
         })?;
-    Ok(Handle::new(tx))
+    Ok(Handle::new(tx, closing))
 }
 
 impl State {

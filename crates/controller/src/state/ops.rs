@@ -179,9 +179,20 @@ impl State {
     pub(crate) fn release(&mut self, owner: &str) -> Result<Vec<AllocationInfo>, ControllerError> {
         let mut pools = self.pools.clone();
         let before = self.store.allocations()?;
-        let (released, events) = self
-            .store
-            .write(|txn| addressing::release_owner(txn, &mut pools, owner))?;
+        let (released, events) = self.store.write(|txn| {
+            let released = addressing::release_owner(txn, &mut pools, owner)?;
+            // A pod whose addresses were taken back no longer shows them.
+            if let Ok(key) = owner.parse::<ResourceKey>()
+                && let Some(Resource::Pod(mut pod)) = txn.get(&key)?
+                && let Some(status) = pod.status.as_mut()
+                && status.pod_ip.is_some()
+            {
+                status.pod_ip = None;
+                status.pod_ips = None;
+                txn.put(Resource::Pod(pod), Precondition::Present)?;
+            }
+            Ok::<_, ControllerError>(released)
+        })?;
         self.pools = pools;
         self.publish(events);
         Ok(before
