@@ -77,6 +77,37 @@ impl NetConf {
     /// Validates every field this plugin reads. `cniVersion` is checked first, since a config in a
     /// version we do not speak cannot be interpreted further.
     pub fn from_map(map: &Map<String, Value>) -> Result<NetConf, CniError> {
+        let mut conf = Self::essentials(map)?;
+        if let Some(ipam) = present(map, "ipam") {
+            // Spec code 2 for a field the plugin cannot honour; silently ignoring it would leave
+            // an operator believing their IPAM plugin is in use.
+            return Err(CniError::new(
+                codes::UNSUPPORTED_FIELD,
+                "unsupported field in network config",
+                format!(
+                    "field \"ipam\": {ipam} is not supported: weft allocates addresses through \
+                     its controller; remove the field"
+                ),
+            ));
+        }
+        conf.mtu = mtu(map)?;
+        conf.prev_result = opt_object(map, "prevResult")?;
+        conf.runtime_config = opt_object(map, "runtimeConfig")?;
+        conf.dns = opt_object(map, "dns")?;
+        conf.args = opt_object(map, "args")?;
+        conf.valid_attachments = valid_attachments(map)?;
+        Ok(conf)
+    }
+
+    /// For DEL: only what is needed to reach the agent and name the attachment (`cniVersion`,
+    /// `name`, `type`, `agentSocket`); every other field is left unset and not validated. DEL is
+    /// best-effort (spec §2 DEL) and the runtime retries it until it succeeds, so a config edited
+    /// into an invalid state after ADD (a bad `mtu`, say) must not leave pods stuck in deletion.
+    pub fn for_del(map: &Map<String, Value>) -> Result<NetConf, CniError> {
+        Self::essentials(map)
+    }
+
+    fn essentials(map: &Map<String, Value>) -> Result<NetConf, CniError> {
         let cni_version = CniVersion::negotiate(opt_str(map, "cniVersion")?)?;
 
         let name = required_str(map, "name", "the network's name")?;
@@ -102,30 +133,17 @@ impl NetConf {
             )));
         }
 
-        if let Some(ipam) = present(map, "ipam") {
-            // Spec code 2 for a field the plugin cannot honour; silently ignoring it would leave
-            // an operator believing their IPAM plugin is in use.
-            return Err(CniError::new(
-                codes::UNSUPPORTED_FIELD,
-                "unsupported field in network config",
-                format!(
-                    "field \"ipam\": {ipam} is not supported: weft allocates addresses through \
-                     its controller; remove the field"
-                ),
-            ));
-        }
-
         Ok(NetConf {
             cni_version,
             name: name.to_owned(),
             plugin_type: plugin_type.to_owned(),
             agent_socket: agent_socket.to_owned(),
-            mtu: mtu(map)?,
-            prev_result: opt_object(map, "prevResult")?,
-            runtime_config: opt_object(map, "runtimeConfig")?,
-            dns: opt_object(map, "dns")?,
-            args: opt_object(map, "args")?,
-            valid_attachments: valid_attachments(map)?,
+            mtu: None,
+            prev_result: None,
+            runtime_config: None,
+            dns: None,
+            args: None,
+            valid_attachments: None,
         })
     }
 }
@@ -161,11 +179,7 @@ fn opt_str<'a>(map: &'a Map<String, Value>, key: &str) -> Result<Option<&'a str>
     }
 }
 
-fn required_str<'a>(
-    map: &'a Map<String, Value>,
-    key: &str,
-    what: &str,
-) -> Result<&'a str, CniError> {
+fn required_str<'a>(map: &'a Map<String, Value>, key: &str, what: &str) -> Result<&'a str, CniError> {
     match opt_str(map, key)? {
         Some(s) if !s.is_empty() => Ok(s),
         Some(_) => Err(CniError::invalid_config(format!(
@@ -177,10 +191,7 @@ fn required_str<'a>(
     }
 }
 
-fn opt_object(
-    map: &Map<String, Value>,
-    key: &str,
-) -> Result<Option<Map<String, Value>>, CniError> {
+fn opt_object(map: &Map<String, Value>, key: &str) -> Result<Option<Map<String, Value>>, CniError> {
     match present(map, key) {
         None => Ok(None),
         Some(Value::Object(o)) => Ok(Some(o.clone())),
@@ -205,10 +216,7 @@ fn mtu(map: &Map<String, Value>) -> Result<Option<u32>, CniError> {
 }
 
 fn valid_attachments(map: &Map<String, Value>) -> Result<Option<Vec<AttachmentKey>>, CniError> {
-    let (key, list) = match (
-        present(map, VALID_ATTACHMENTS),
-        present(map, VALID_ATTACHMENTS_OLD),
-    ) {
+    let (key, list) = match (present(map, VALID_ATTACHMENTS), present(map, VALID_ATTACHMENTS_OLD)) {
         (Some(v), _) => (VALID_ATTACHMENTS, v),
         (None, Some(v)) => (VALID_ATTACHMENTS_OLD, v),
         (None, None) => return Ok(None),
@@ -228,12 +236,10 @@ fn valid_attachments(map: &Map<String, Value>) -> Result<Option<Vec<AttachmentKe
         let field = |name: &str| -> Result<String, CniError> {
             match o.get(name) {
                 Some(Value::String(s)) if !s.is_empty() => Ok(s.clone()),
-                Some(Value::String(_)) | None | Some(Value::Null) => {
-                    Err(CniError::invalid_config(format!(
-                        "field \"{key}[{i}].{name}\" is missing or empty: each valid attachment \
+                Some(Value::String(_)) | None | Some(Value::Null) => Err(CniError::invalid_config(format!(
+                    "field \"{key}[{i}].{name}\" is missing or empty: each valid attachment \
                          needs containerID and ifname"
-                    )))
-                }
+                ))),
                 Some(v) => Err(wrong_type(&format!("{key}[{i}].{name}"), "a string", v)),
             }
         };
@@ -336,10 +342,7 @@ mod tests {
         let e = config_err(with("mtu", json!(70000)));
         assert_eq!(e.code, codes::INVALID_CONFIG);
         assert_eq!(e.msg, "invalid network config");
-        assert_eq!(
-            e.details,
-            "field \"mtu\": 70000 is out of range: must be 576-9000"
-        );
+        assert_eq!(e.details, "field \"mtu\": 70000 is out of range: must be 576-9000");
         for bad in [json!(575), json!(0), json!(-1), json!(9001), json!(u64::MAX)] {
             let e = config_err(with("mtu", bad.clone()));
             assert!(e.details.contains("is out of range"), "{bad}: {e}");
@@ -396,12 +399,19 @@ mod tests {
     #[test]
     fn agent_socket_must_be_absolute_and_short() {
         let e = config_err(with("agentSocket", json!("agent.sock")));
-        assert!(e.details.starts_with("field \"agentSocket\": \"agent.sock\" is not an absolute path"), "{e}");
+        assert!(
+            e.details
+                .starts_with("field \"agentSocket\": \"agent.sock\" is not an absolute path"),
+            "{e}"
+        );
         let long = format!("/{}", "a".repeat(120));
         let e = config_err(with("agentSocket", json!(long)));
         assert!(e.details.contains("is longer than 107 bytes"), "{e}");
         let e = config_err(with("agentSocket", json!(["x"])));
-        assert_eq!(e.details, "field \"agentSocket\": expected a string, got an array [\"x\"]");
+        assert_eq!(
+            e.details,
+            "field \"agentSocket\": expected a string, got an array [\"x\"]"
+        );
     }
 
     #[test]
@@ -433,8 +443,14 @@ mod tests {
         assert_eq!(
             c.valid_attachments.unwrap(),
             vec![
-                AttachmentKey { container_id: "c1".into(), ifname: "eth0".into() },
-                AttachmentKey { container_id: "c2".into(), ifname: "net1".into() },
+                AttachmentKey {
+                    container_id: "c1".into(),
+                    ifname: "eth0".into()
+                },
+                AttachmentKey {
+                    container_id: "c2".into(),
+                    ifname: "net1".into()
+                },
             ]
         );
         let m = with(VALID_ATTACHMENTS_OLD, json!([{"containerID": "c1", "ifname": "eth0"}]));
@@ -442,15 +458,48 @@ mod tests {
         let m = with(VALID_ATTACHMENTS, json!([]));
         assert_eq!(NetConf::from_map(&m).unwrap().valid_attachments, Some(vec![]));
 
-        let e = config_err(with(VALID_ATTACHMENTS, json!([{"containerID": "c1", "ifname": "eth0"}, {"ifname": "eth0"}])));
+        let e = config_err(with(
+            VALID_ATTACHMENTS,
+            json!([{"containerID": "c1", "ifname": "eth0"}, {"ifname": "eth0"}]),
+        ));
         assert_eq!(e.code, codes::INVALID_CONFIG);
-        assert!(e.details.starts_with("field \"cni.dev/valid-attachments[1].containerID\" is missing"), "{e}");
+        assert!(
+            e.details
+                .starts_with("field \"cni.dev/valid-attachments[1].containerID\" is missing"),
+            "{e}"
+        );
         let e = config_err(with(VALID_ATTACHMENTS, json!({"containerID": "c1"})));
-        assert!(e.details.starts_with("field \"cni.dev/valid-attachments\": expected an array"), "{e}");
+        assert!(
+            e.details
+                .starts_with("field \"cni.dev/valid-attachments\": expected an array"),
+            "{e}"
+        );
         let e = config_err(with(VALID_ATTACHMENTS, json!(["c1"])));
-        assert!(e.details.starts_with("field \"cni.dev/valid-attachments[0]\": expected an object"), "{e}");
+        assert!(
+            e.details
+                .starts_with("field \"cni.dev/valid-attachments[0]\": expected an object"),
+            "{e}"
+        );
         let e = config_err(with(VALID_ATTACHMENTS, json!([{"containerID": "c1", "ifname": 0}])));
-        assert!(e.details.starts_with("field \"cni.dev/valid-attachments[0].ifname\": expected a string"), "{e}");
+        assert!(
+            e.details
+                .starts_with("field \"cni.dev/valid-attachments[0].ifname\": expected a string"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn del_validates_only_what_it_needs() {
+        let mut m = with("mtu", json!(70000));
+        m.insert("prevResult".into(), json!("garbage"));
+        m.insert("ipam".into(), json!({"type": "host-local"}));
+        assert!(NetConf::from_map(&m).is_err());
+        let c = NetConf::for_del(&m).unwrap();
+        assert_eq!((c.mtu, c.prev_result), (None, None));
+        m.insert("agentSocket".into(), json!("relative.sock"));
+        assert_eq!(NetConf::for_del(&m).unwrap_err().code, codes::INVALID_CONFIG);
+        m.insert("cniVersion".into(), json!("0.2.0"));
+        assert_eq!(NetConf::for_del(&m).unwrap_err().code, codes::INCOMPATIBLE_VERSION);
     }
 
     #[test]

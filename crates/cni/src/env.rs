@@ -104,11 +104,7 @@ impl RawEnv {
 
     /// From name/value pairs (tests, and callers that already hold strings).
     pub fn from_pairs<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> Self {
-        RawEnv::from_os_vars(
-            pairs
-                .into_iter()
-                .map(|(k, v)| (OsString::from(k), OsString::from(v))),
-        )
+        RawEnv::from_os_vars(pairs.into_iter().map(|(k, v)| (OsString::from(k), OsString::from(v))))
     }
 
     /// The variable's value; `None` when unset or empty.
@@ -117,9 +113,7 @@ impl RawEnv {
             None => Ok(None),
             Some(Value::Text(s)) if s.is_empty() => Ok(None),
             Some(Value::Text(s)) => Ok(Some(s)),
-            Some(Value::NotUtf8) => Err(CniError::invalid_env(format!(
-                "{name} is not valid UTF-8"
-            ))),
+            Some(Value::NotUtf8) => Err(CniError::invalid_env(format!("{name} is not valid UTF-8"))),
         }
     }
 
@@ -270,10 +264,7 @@ pub fn validate_ifname(name: &str) -> Result<(), CniError> {
         Some("is longer than 15 bytes")
     } else if name == "." || name == ".." {
         Some("is . or ..")
-    } else if name
-        .chars()
-        .any(|c| c == '/' || c == ':' || c.is_whitespace())
-    {
+    } else if name.chars().any(|c| c == '/' || c == ':' || c.is_whitespace()) {
         Some("contains '/', ':' or whitespace")
     } else {
         None
@@ -363,17 +354,9 @@ mod tests {
 
     #[test]
     fn empty_counts_as_missing_and_all_missing_are_listed() {
-        let raw = RawEnv::from_pairs([
-            (CNI_COMMAND, "ADD"),
-            (CNI_CONTAINERID, ""),
-            (CNI_IFNAME, "eth0"),
-        ]);
+        let raw = RawEnv::from_pairs([(CNI_COMMAND, "ADD"), (CNI_CONTAINERID, ""), (CNI_IFNAME, "eth0")]);
         let e = attachment_env(&raw, Command::Add).unwrap_err();
-        assert!(
-            e.details
-                .starts_with("CNI_CONTAINERID, CNI_NETNS are not set"),
-            "{e}"
-        );
+        assert!(e.details.starts_with("CNI_CONTAINERID, CNI_NETNS are not set"), "{e}");
         assert!(e.details.contains("for ADD"), "{e}");
     }
 

@@ -46,11 +46,7 @@ impl CniError {
     /// Code 4: a CNI_* variable is missing or malformed; `details` names it (the spec requires
     /// the names of the invalid variables).
     pub fn invalid_env(details: impl Into<String>) -> Self {
-        Self::new(
-            codes::INVALID_ENV,
-            "invalid environment variables",
-            details,
-        )
+        Self::new(codes::INVALID_ENV, "invalid environment variables", details)
     }
 
     /// Code 5: stdin could not be read.
@@ -60,11 +56,7 @@ impl CniError {
 
     /// Code 6: stdin is not a JSON object.
     pub fn decode(details: impl Into<String>) -> Self {
-        Self::new(
-            codes::DECODE_FAILURE,
-            "failed to decode network config",
-            details,
-        )
+        Self::new(codes::DECODE_FAILURE, "failed to decode network config", details)
     }
 
     /// Code 7: the config is JSON but a field is wrong; `details` names the field and the fix.
@@ -157,10 +149,7 @@ mod tests {
             e.to_string(),
             "invalid environment variables (code 4): CNI_IFNAME is not set"
         );
-        assert_eq!(
-            CniError::new(3, "gone", "").to_string(),
-            "gone (code 3)"
-        );
+        assert_eq!(CniError::new(3, "gone", "").to_string(), "gone (code 3)");
     }
 
     #[test]

@@ -67,25 +67,19 @@ pub fn parse_cidr(s: &str) -> Option<(IpAddr, u8)> {
 
 /// Renders the ADD result. `dns` is the config's `dns` object, passed through (spec §1 lists it
 /// as DNS information the plugin reports); `{}` when the config has none.
-pub fn render(
-    r: &AttachResult,
-    version: CniVersion,
-    dns: Option<&Map<String, Value>>,
-) -> Result<Value, CniError> {
+pub fn render(r: &AttachResult, version: CniVersion, dns: Option<&Map<String, Value>>) -> Result<Value, CniError> {
     let mtu = (version.interfaces_carry_mtu() && r.mtu > 0).then_some(r.mtu);
     let mut gateways = Vec::with_capacity(r.gateways.len());
     for g in &r.gateways {
-        let ip: IpAddr = g.parse().map_err(|_| {
-            CniError::bad_agent_response(format!("gateway {g:?} is not an IP address"))
-        })?;
+        let ip: IpAddr = g
+            .parse()
+            .map_err(|_| CniError::bad_agent_response(format!("gateway {g:?} is not an IP address")))?;
         gateways.push((ip, g.as_str()));
     }
     let mut ips = Vec::with_capacity(r.addresses.len());
     for a in &r.addresses {
         let (ip, _) = parse_cidr(a).ok_or_else(|| {
-            CniError::bad_agent_response(format!(
-                "address {a:?} is not an IP address with a prefix length"
-            ))
+            CniError::bad_agent_response(format!("address {a:?} is not an IP address with a prefix length"))
         })?;
         let gateway = gateways
             .iter()
@@ -127,8 +121,7 @@ pub fn render(
             .collect(),
         dns: Value::Object(dns.cloned().unwrap_or_default()),
     };
-    serde_json::to_value(&result)
-        .map_err(|e| CniError::bad_agent_response(format!("cannot render the result: {e}")))
+    serde_json::to_value(&result).map_err(|e| CniError::bad_agent_response(format!("cannot render the result: {e}")))
 }
 
 /// ADD with a `prevResult` (this plugin is not first in its chain): the spec requires passing
