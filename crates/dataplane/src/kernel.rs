@@ -210,10 +210,11 @@ impl Kernel {
             }
         }
         for v6 in [false, true] {
-            let mut header = RouteHeader::default();
-            header.address_family = family(v6);
             let mut request = RouteMessage::default();
-            request.header = header;
+            request.header = RouteHeader {
+                address_family: family(v6),
+                ..Default::default()
+            };
             let mut routes = self.handle.route().get(request).execute();
             while let Some(route) = routes.try_next().await? {
                 if let Some((key, target)) = parse_route(&route, &names) {

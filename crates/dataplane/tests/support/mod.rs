@@ -1,0 +1,194 @@
+//! Test network namespaces: created with unique names, wired only among themselves (never to
+//! the host's namespace), deleted when the guard drops, also after a panic.
+
+#![allow(dead_code)]
+
+use std::net::{IpAddr, SocketAddr, TcpListener, TcpStream, UdpSocket};
+use std::process::Command;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use weft_dataplane::netns::NetNs;
+
+static COUNTER: AtomicUsize = AtomicUsize::new(0);
+
+pub fn ip(args: &[&str]) {
+    let out = Command::new("ip").args(args).output().expect("running ip");
+    assert!(
+        out.status.success(),
+        "ip {}: {}",
+        args.join(" "),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// A set of namespaces owned by one test.
+pub struct Namespaces {
+    prefix: String,
+    names: Vec<String>,
+}
+
+impl Namespaces {
+    pub fn new(test: &str) -> Namespaces {
+        let n = COUNTER.fetch_add(1, Ordering::SeqCst);
+        Namespaces {
+            prefix: format!("wt-{test}-{}-{n}", std::process::id()),
+            names: Vec::new(),
+        }
+    }
+
+    /// Creates `<prefix>-<role>` with its loopback up; returns its name.
+    pub fn add(&mut self, role: &str) -> String {
+        let name = format!("{}-{role}", self.prefix);
+        ip(&["netns", "add", &name]);
+        self.names.push(name.clone());
+        ip(&["-n", &name, "link", "set", "lo", "up"]);
+        name
+    }
+
+    pub fn path(name: &str) -> String {
+        format!("/var/run/netns/{name}")
+    }
+
+    /// A veth between two of them (created inside the first, its peer moved straight to the
+    /// second), with addresses, up.
+    pub fn link(&self, a: &str, a_if: &str, a_addr: &str, b: &str, b_if: &str, b_addr: &str, mtu: u32) {
+        ip(&[
+            "-n",
+            a,
+            "link",
+            "add",
+            a_if,
+            "mtu",
+            &mtu.to_string(),
+            "type",
+            "veth",
+            "peer",
+            "name",
+            b_if,
+            "netns",
+            b,
+        ]);
+        ip(&["-n", b, "link", "set", b_if, "mtu", &mtu.to_string()]);
+        ip(&["-n", a, "addr", "add", a_addr, "dev", a_if]);
+        ip(&["-n", b, "addr", "add", b_addr, "dev", b_if]);
+        ip(&["-n", a, "link", "set", a_if, "up"]);
+        ip(&["-n", b, "link", "set", b_if, "up"]);
+    }
+}
+
+impl Drop for Namespaces {
+    fn drop(&mut self) {
+        for name in self.names.iter().rev() {
+            let _ = Command::new("ip").args(["netns", "del", name]).output();
+        }
+    }
+}
+
+/// Opens a TCP connection from `client` to `server_ip:port` where `server` listens, sends a
+/// line and expects it echoed. Returns whether it worked within the timeout.
+pub fn tcp_works(client: &str, server: &str, server_ip: IpAddr, port: u16) -> bool {
+    let server_ns = NetNs::open(&Namespaces::path(server)).unwrap();
+    let client_ns = NetNs::open(&Namespaces::path(client)).unwrap();
+    let bind: SocketAddr = if server_ip.is_ipv4() {
+        format!("0.0.0.0:{port}")
+    } else {
+        format!("[::]:{port}")
+    }
+    .parse()
+    .unwrap();
+    let listener = server_ns.run(move || TcpListener::bind(bind)).unwrap().unwrap();
+    let echo = std::thread::spawn(move || {
+        listener.set_nonblocking(false).ok();
+        if let Ok((mut s, _)) = listener.accept() {
+            use std::io::{Read, Write};
+            let mut buf = [0u8; 64];
+            s.set_read_timeout(Some(Duration::from_secs(3))).ok();
+            if let Ok(n) = s.read(&mut buf) {
+                let _ = s.write_all(&buf[..n]);
+            }
+        }
+    });
+    let target = SocketAddr::new(server_ip, port);
+    let ok = client_ns
+        .run(move || -> bool {
+            use std::io::{Read, Write};
+            let Ok(mut s) = TcpStream::connect_timeout(&target, Duration::from_secs(2)) else {
+                return false;
+            };
+            s.set_read_timeout(Some(Duration::from_secs(2))).ok();
+            if s.write_all(b"weft\n").is_err() {
+                return false;
+            }
+            let mut buf = [0u8; 5];
+            s.read_exact(&mut buf).is_ok() && &buf == b"weft\n"
+        })
+        .unwrap();
+    if !ok {
+        // Unblock the echo thread's accept.
+        let _ = client_ns.run(move || TcpStream::connect_timeout(&target, Duration::from_millis(100)));
+        let _ = server_ns
+            .run(move || TcpStream::connect_timeout(&SocketAddr::new(server_ip, port), Duration::from_millis(100)));
+    }
+    let _ = echo.join();
+    ok
+}
+
+/// Sends a UDP datagram and expects it echoed.
+pub fn udp_works(client: &str, server: &str, server_ip: IpAddr, port: u16) -> bool {
+    let server_ns = NetNs::open(&Namespaces::path(server)).unwrap();
+    let client_ns = NetNs::open(&Namespaces::path(client)).unwrap();
+    let bind: SocketAddr = if server_ip.is_ipv4() {
+        format!("0.0.0.0:{port}")
+    } else {
+        format!("[::]:{port}")
+    }
+    .parse()
+    .unwrap();
+    let socket = server_ns.run(move || UdpSocket::bind(bind)).unwrap().unwrap();
+    socket.set_read_timeout(Some(Duration::from_secs(3))).ok();
+    let echo = std::thread::spawn(move || {
+        let mut buf = [0u8; 64];
+        if let Ok((n, from)) = socket.recv_from(&mut buf) {
+            let _ = socket.send_to(&buf[..n], from);
+        }
+    });
+    let target = SocketAddr::new(server_ip, port);
+    let ok = client_ns
+        .run(move || -> bool {
+            let local: SocketAddr = if server_ip.is_ipv4() { "0.0.0.0:0" } else { "[::]:0" }
+                .parse()
+                .unwrap();
+            let Ok(s) = UdpSocket::bind(local) else { return false };
+            s.set_read_timeout(Some(Duration::from_secs(2))).ok();
+            for _ in 0..3 {
+                if s.send_to(b"weft", target).is_err() {
+                    return false;
+                }
+                let mut buf = [0u8; 8];
+                if let Ok((4, _)) = s.recv_from(&mut buf) {
+                    return &buf[..4] == b"weft";
+                }
+            }
+            false
+        })
+        .unwrap();
+    if !ok {
+        // Wake the echo thread so the test does not wait for its timeout twice.
+        let _ = server_ns.run(move || {
+            UdpSocket::bind("127.0.0.1:0")
+                .and_then(|s| s.send_to(b"x", SocketAddr::new("127.0.0.1".parse().unwrap(), port)))
+        });
+    }
+    let _ = echo.join();
+    ok
+}
+
+/// `ping -c 1` from a namespace.
+pub fn ping(from: &str, to: IpAddr) -> bool {
+    Command::new("ip")
+        .args(["netns", "exec", from, "ping", "-c", "1", "-W", "1", &to.to_string()])
+        .output()
+        .map(|o| o.status.success())
+        .unwrap_or(false)
+}
