@@ -44,6 +44,10 @@ pub enum Command {
     Ipam(IpamCommand),
     /// Run the controller (a long-running daemon).
     Controller(ControllerArgs),
+    /// Run a node's agent (a long-running daemon, one per node).
+    Agent(AgentArgs),
+    /// Build and use whole clusters on this machine, in network namespaces.
+    Lab(LabArgs),
     /// Print the CustomResourceDefinitions of Weft's kinds, for a real cluster (| kubectl apply -f -).
     Crds,
 }
@@ -173,6 +177,9 @@ pub struct ControllerArgs {
     /// How old an orphaned allocation must be before it is collected.
     #[arg(long, default_value = "5m", value_parser = parse_duration)]
     pub gc_grace: std::time::Duration,
+    /// Also serve the API inside a network namespace: NETNS_PATH=ADDRESS:PORT (repeatable).
+    #[arg(long, value_parser = parse_listen_in)]
+    pub listen_in: Vec<(PathBuf, SocketAddr)>,
     /// Write the API's URL to this file once serving (for scripts; use with --listen 127.0.0.1:0).
     #[arg(long)]
     pub ready_file: Option<PathBuf>,
@@ -206,4 +213,96 @@ pub fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
         }
     };
     Ok(std::time::Duration::from_millis(ms))
+}
+
+fn parse_listen_in(text: &str) -> Result<(PathBuf, SocketAddr), String> {
+    let (netns, address) = text
+        .rsplit_once('=')
+        .ok_or_else(|| format!("{text:?}: write NETNS_PATH=ADDRESS:PORT, e.g. /var/run/netns/lab=192.0.2.10:7420"))?;
+    let address = address
+        .parse()
+        .map_err(|_| format!("{address:?} is not ADDRESS:PORT"))?;
+    Ok((PathBuf::from(netns), address))
+}
+
+#[derive(Debug, Args)]
+pub struct AgentArgs {
+    /// The node's name.
+    #[arg(long, env = "WEFT_NODE")]
+    pub node: String,
+    /// The controller's URL, by IPv4 address: the underlay is found from the route towards it.
+    #[arg(long, env = "WEFT_CONTROLLER")]
+    pub controller: String,
+    /// The unix socket the CNI plugin connects to.
+    #[arg(long, default_value = "/run/weft/agent.sock")]
+    pub socket: PathBuf,
+    /// The pods' MTU (default: the underlay interface's MTU minus 50).
+    #[arg(long)]
+    pub mtu: Option<u32>,
+    /// Write the socket path to this file once serving.
+    #[arg(long)]
+    pub ready_file: Option<PathBuf>,
+    /// Log filter, e.g. info, debug.
+    #[arg(long, default_value = "info")]
+    pub log_level: String,
+}
+
+#[derive(Debug, Args)]
+pub struct LabArgs {
+    /// The lab's name; several labs can run side by side.
+    #[arg(long, global = true, env = "WEFT_LAB", default_value = "weft")]
+    pub name: String,
+    /// Where labs keep their state, logs and data.
+    #[arg(long, global = true, env = "WEFT_LAB_ROOT", default_value = "/run/weft/labs")]
+    pub root: PathBuf,
+    #[command(subcommand)]
+    pub command: LabCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum LabCommand {
+    /// Build the lab: underlays, controllers, nodes with their agents. Points the CLI at it.
+    Up {
+        /// A topology file (YAML); default: one cluster "cloud-a" with nodes node-1 and node-2.
+        #[arg(long)]
+        topology: Option<PathBuf>,
+    },
+    /// Remove everything the lab made: processes, namespaces, files (also after a crash).
+    Down,
+    /// The clusters, their controller, nodes and pods.
+    Status {
+        #[arg(short = 'o', long, value_enum, default_value = "table")]
+        output: OutputFormat,
+    },
+    /// Add or delete pods.
+    #[command(subcommand)]
+    Pod(LabPodCommand),
+    /// Run a command inside a pod's network namespace: weft lab exec CLUSTER/NS/NAME -- CMD ARGS...
+    Exec {
+        pod: String,
+        #[arg(last = true, required = true)]
+        command: Vec<String>,
+    },
+    /// Show the lab's process logs: all, or one (CLUSTER/controller, CLUSTER/NODE).
+    Logs {
+        component: Option<String>,
+        /// Only the last N lines of each.
+        #[arg(long, default_value = "40")]
+        tail: usize,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum LabPodCommand {
+    /// Create a pod on a node: weft lab pod add CLUSTER/NAMESPACE/NAME --node NODE [--labels k=v,...]
+    Add {
+        pod: String,
+        #[arg(long)]
+        node: String,
+        /// Labels, k=v comma-separated.
+        #[arg(long, value_delimiter = ',')]
+        labels: Vec<String>,
+    },
+    /// Delete a pod: CNI DEL, its namespace, its Pod object.
+    Del { pod: String },
 }

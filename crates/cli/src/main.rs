@@ -42,6 +42,8 @@ async fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Config(c) => commands::config::run(&cli.context, c),
         Command::Ipam(c) => commands::ipam::run(target?, c).await,
         Command::Controller(a) => commands::controller::run(a).await,
+        Command::Agent(a) => commands::agent::run(a).await,
+        Command::Lab(a) => commands::lab::run(a).await,
         Command::Crds => {
             print!("{}", weft_api::crd::to_yaml());
             Ok(exit::OK)

@@ -17,6 +17,9 @@ pub struct ControllerConfig {
     /// Written with the API's URL once the controller serves, so that scripts and tests can
     /// wait for readiness and learn the port when `listen` asked for port 0.
     pub ready_file: Option<PathBuf>,
+    /// More listeners, each inside a network namespace (path) — the API on an underlay the
+    /// controller's own namespace cannot reach.
+    pub listen_in: Vec<(PathBuf, SocketAddr)>,
 }
 
 impl ControllerConfig {
@@ -29,6 +32,7 @@ impl ControllerConfig {
             gc_interval: Duration::from_secs(60),
             gc_grace: Duration::from_secs(300),
             ready_file: None,
+            listen_in: Vec::new(),
         }
     }
 }

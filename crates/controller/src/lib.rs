@@ -9,6 +9,7 @@
 pub mod api;
 mod config;
 mod error;
+mod listeners;
 pub mod state;
 
 pub use config::ControllerConfig;
@@ -24,6 +25,7 @@ pub async fn run(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), ControllerError> {
     let (closing_tx, closing) = tokio::sync::watch::channel(false);
+    let closing_rx = closing.clone();
     let handle = state::start(&config, closing)?;
     let listener = TcpListener::bind(config.listen)
         .await
@@ -44,6 +46,22 @@ pub async fn run(
     tracing::info!(address = %local, data_dir = %config.data_dir.display(), "controller serving");
     let gc = tokio::spawn(state::gc_loop(handle.clone(), config.gc_interval));
     let app = api::router(handle);
+    let mut extra = Vec::new();
+    for (netns, address) in &config.listen_in {
+        let listener = listeners::bind_in(netns, *address)
+            .and_then(TcpListener::from_std)
+            .map_err(|e| ControllerError::Listen(*address, e))?;
+        tracing::info!(address = %address, netns = %netns.display(), "controller serving in a namespace");
+        let app = app.clone();
+        let mut closing = closing_rx.clone();
+        extra.push(tokio::spawn(async move {
+            let _ = axum::serve(listener, app)
+                .with_graceful_shutdown(async move {
+                    let _ = closing.wait_for(|c| *c).await;
+                })
+                .await;
+        }));
+    }
     let served = axum::serve(listener, app)
         .with_graceful_shutdown(async move {
             shutdown.await;
@@ -52,5 +70,8 @@ pub async fn run(
         })
         .await;
     gc.abort();
+    for task in extra {
+        let _ = task.await;
+    }
     served.map_err(|e| ControllerError::Listen(local, e))
 }

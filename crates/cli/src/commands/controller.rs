@@ -4,31 +4,35 @@ use weft_controller::ControllerConfig;
 
 use crate::args::ControllerArgs;
 
-/// Runs the controller in the foreground until SIGINT or SIGTERM.
-pub async fn run(args: ControllerArgs) -> Result<u8> {
+/// Logs to stderr, coloured only on a terminal.
+pub fn init_logging(level: &str) -> Result<()> {
     let filter = EnvFilter::try_from_default_env()
-        .or_else(|_| EnvFilter::try_new(&args.log_level))
-        .with_context(|| {
-            format!(
-                "--log-level {:?} is not a log filter; use e.g. info or debug",
-                args.log_level
-            )
-        })?;
+        .or_else(|_| EnvFilter::try_new(level))
+        .with_context(|| format!("--log-level {level:?} is not a log filter; use e.g. info or debug"))?;
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
     tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(ansi)
         .with_writer(std::io::stderr)
         .init();
+    Ok(())
+}
+
+/// Runs the controller in the foreground until SIGINT or SIGTERM.
+pub async fn run(args: ControllerArgs) -> Result<u8> {
+    init_logging(&args.log_level)?;
     let mut config = ControllerConfig::new(&args.data_dir, args.listen);
     config.gc_interval = args.gc_interval;
     config.gc_grace = args.gc_grace;
     config.ready_file = args.ready_file;
+    config.listen_in = args.listen_in;
     weft_controller::run(config, shutdown_signal())
         .await
         .context("controller failed")?;
     Ok(0)
 }
 
-async fn shutdown_signal() {
+pub async fn shutdown_signal() {
     use tokio::signal::unix::{SignalKind, signal};
     let mut term = match signal(SignalKind::terminate()) {
         Ok(s) => s,

@@ -1,11 +1,13 @@
 //! One module per subcommand.
 
+pub mod agent;
 pub mod apply;
 pub mod config;
 pub mod controller;
 pub mod delete;
 pub mod get;
 pub mod ipam;
+pub mod lab;
 pub mod manifests;
 pub mod version;
 

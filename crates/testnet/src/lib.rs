@@ -1,14 +1,11 @@
-//! Test network namespaces: created with unique names, wired only among themselves (never to
-//! the host's namespace), deleted when the guard drops, also after a panic.
-
-#![allow(dead_code)]
+//! Test support: network namespaces created with unique names, wired only among themselves
+//! (never to the host's namespace), deleted when the guard drops, also after a panic; and
+//! probes (TCP, UDP, ICMP) between namespaces, run on threads that enter them.
 
 use std::net::{IpAddr, SocketAddr, TcpListener, TcpStream, UdpSocket};
 use std::process::Command;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
-
-use weft_dataplane::netns::NetNs;
 
 static COUNTER: AtomicUsize = AtomicUsize::new(0);
 
@@ -51,8 +48,8 @@ impl Namespaces {
     }
 
     /// A veth between two of them (created inside the first, its peer moved straight to the
-    /// second), with addresses, up.
-    pub fn link(&self, a: &str, a_if: &str, a_addr: &str, b: &str, b_if: &str, b_addr: &str, mtu: u32) {
+    /// second), with addresses, up. Each end is (namespace, interface, address/len).
+    pub fn link(&self, (a, a_if, a_addr): (&str, &str, &str), (b, b_if, b_addr): (&str, &str, &str), mtu: u32) {
         ip(&[
             "-n",
             a,
@@ -191,4 +188,27 @@ pub fn ping(from: &str, to: IpAddr) -> bool {
         .output()
         .map(|o| o.status.success())
         .unwrap_or(false)
+}
+
+/// An open network namespace; code runs inside it on a thread of its own.
+pub struct NetNs(std::fs::File);
+
+impl NetNs {
+    pub fn open(path: &str) -> std::io::Result<NetNs> {
+        std::fs::File::open(path).map(NetNs)
+    }
+
+    pub fn run<T: Send>(&self, f: impl FnOnce() -> T + Send) -> std::io::Result<T> {
+        use std::os::fd::AsFd;
+        std::thread::scope(|scope| {
+            scope
+                .spawn(|| {
+                    nix::sched::setns(self.0.as_fd(), nix::sched::CloneFlags::CLONE_NEWNET)
+                        .map_err(std::io::Error::from)?;
+                    Ok(f())
+                })
+                .join()
+                .unwrap_or_else(|_| Err(std::io::Error::other("the thread in the namespace panicked")))
+        })
+    }
 }

@@ -1,0 +1,231 @@
+//! The owner of the node's state: the controller's view of this node plus what the CNI path has
+//! just done, and the only task that reconciles the kernel. Messages in, kernel changes out.
+
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+use tokio::sync::{mpsc, oneshot, watch};
+use weft_api::sync::{Change, LocalEndpoint, NodeState};
+use weft_dataplane::plan::{self, Diff, Target, node_plan};
+use weft_dataplane::{Kernel, marks};
+
+/// How often the kernel is compared with the plan even when nothing changed: drift repair.
+const DRIFT_REPAIR: Duration = Duration::from_secs(20);
+
+pub enum Message {
+    /// The controller's whole view; nothing is deleted until `InSync`.
+    Snapshot(NodeState),
+    /// The controller has sent everything: what the kernel has beyond the state may go.
+    InSync,
+    Delta(Vec<Change>),
+    /// The CNI path made or removed a pod: apply it now, ahead of the controller's echo.
+    Upsert(LocalEndpoint, oneshot::Sender<()>),
+    Remove(String, oneshot::Sender<()>),
+    /// An attachment in progress: its interface must survive a reconciliation.
+    Pending {
+        interface: String,
+        active: bool,
+    },
+    /// The current state, for CHECK, STATUS and GC.
+    Query(oneshot::Sender<NodeState>),
+}
+
+#[derive(Clone)]
+pub struct OwnerHandle {
+    tx: mpsc::Sender<Message>,
+    connected: watch::Receiver<bool>,
+    connected_tx: std::sync::Arc<watch::Sender<bool>>,
+}
+
+impl OwnerHandle {
+    pub async fn send(&self, m: Message) {
+        // The owner lives as long as the agent; a closed channel means the agent is stopping.
+        let _ = self.tx.send(m).await;
+    }
+
+    pub async fn upsert(&self, endpoint: LocalEndpoint) {
+        let (tx, rx) = oneshot::channel();
+        self.send(Message::Upsert(endpoint, tx)).await;
+        let _ = rx.await;
+    }
+
+    pub async fn remove(&self, key: String) {
+        let (tx, rx) = oneshot::channel();
+        self.send(Message::Remove(key, tx)).await;
+        let _ = rx.await;
+    }
+
+    pub async fn state(&self) -> NodeState {
+        let (tx, rx) = oneshot::channel();
+        self.send(Message::Query(tx)).await;
+        rx.await.unwrap_or_default()
+    }
+
+    /// Whether the sync stream from the controller is up.
+    pub fn connected(&self) -> bool {
+        *self.connected.borrow()
+    }
+
+    pub fn set_connected(&self, up: bool) {
+        self.connected_tx.send_replace(up);
+    }
+}
+
+pub struct Owner {
+    kernel: Kernel,
+    state: NodeState,
+    /// Set once the controller has sent a complete state since the agent started; before that,
+    /// nothing is deleted (an agent restarted while the controller is away keeps everything).
+    in_sync: bool,
+    pending: BTreeSet<String>,
+    rx: mpsc::Receiver<Message>,
+}
+
+impl Owner {
+    pub fn new(kernel: Kernel, node: String) -> (Owner, OwnerHandle) {
+        let (tx, rx) = mpsc::channel(256);
+        let (connected_tx, connected) = watch::channel(false);
+        let owner = Owner {
+            kernel,
+            state: NodeState {
+                node,
+                ..Default::default()
+            },
+            in_sync: false,
+            pending: BTreeSet::new(),
+            rx,
+        };
+        (
+            owner,
+            OwnerHandle {
+                tx,
+                connected,
+                connected_tx: std::sync::Arc::new(connected_tx),
+            },
+        )
+    }
+
+    pub async fn run(mut self) {
+        let mut drift = tokio::time::interval(DRIFT_REPAIR);
+        drift.tick().await;
+        loop {
+            tokio::select! {
+                message = self.rx.recv() => match message {
+                    Some(m) => self.handle(m).await,
+                    None => return,
+                },
+                _ = drift.tick() => self.reconcile().await,
+            }
+        }
+    }
+
+    async fn handle(&mut self, message: Message) {
+        match message {
+            Message::Snapshot(state) => {
+                self.state = state;
+                self.reconcile().await;
+            }
+            Message::InSync => {
+                self.in_sync = true;
+                self.reconcile().await;
+                self.remove_stale_interfaces().await;
+            }
+            Message::Delta(changes) => {
+                self.state.apply(&changes);
+                self.reconcile().await;
+            }
+            Message::Upsert(endpoint, done) => {
+                // The interface is up now: its routes may go in.
+                if let Some(interface) = &endpoint.host_interface {
+                    self.pending.remove(interface);
+                }
+                self.state.endpoints.insert(endpoint.key(), endpoint);
+                self.reconcile().await;
+                let _ = done.send(());
+            }
+            Message::Remove(key, done) => {
+                self.state.endpoints.remove(&key);
+                self.reconcile().await;
+                let _ = done.send(());
+            }
+            Message::Pending { interface, active } => {
+                if active {
+                    self.pending.insert(interface);
+                } else {
+                    self.pending.remove(&interface);
+                }
+            }
+            Message::Query(reply) => {
+                let _ = reply.send(self.state.clone());
+            }
+        }
+    }
+
+    /// Makes the kernel match the plan; before the first in-sync, only adds and replaces.
+    async fn reconcile(&mut self) {
+        let desired = node_plan(&self.state);
+        let observed = match self.kernel.observe().await {
+            Ok(o) => o,
+            Err(e) => {
+                tracing::error!(error = %e, "cannot read the kernel's state");
+                return;
+            }
+        };
+        let mut diff = plan::diff(&desired, &observed);
+        if !self.in_sync {
+            diff = Diff {
+                delete_rules: Vec::new(),
+                delete_routes: Vec::new(),
+                delete_neighbours: Vec::new(),
+                ..diff
+            };
+        }
+        // Routes, rules and neighbours through a pod interface still being made wait for it:
+        // the ADD in progress programs them once the interface is up.
+        if !self.pending.is_empty() {
+            let pending = &self.pending;
+            diff.set_routes
+                .retain(|(_, t)| !matches!(t, Target::Device { dev } if pending.contains(dev)));
+            diff.add_rules.retain(|r| !pending.contains(&r.iif));
+            diff.set_neighbours.retain(|((dev, _), _)| !pending.contains(dev));
+        }
+        if diff.is_empty() {
+            return;
+        }
+        tracing::debug!(changes = diff.len(), "reconciling");
+        match self.kernel.apply(&diff).await {
+            Ok(failures) => {
+                for f in failures {
+                    tracing::warn!(error = %f, "kernel change failed; retried at the next reconciliation");
+                }
+            }
+            Err(e) => tracing::error!(error = %e, "cannot change the kernel"),
+        }
+    }
+
+    /// Pod interfaces that no endpoint explains (a pod deleted while the agent was down).
+    async fn remove_stale_interfaces(&mut self) {
+        let Ok(names) = self.kernel.link_names().await else {
+            return;
+        };
+        let expected: BTreeSet<String> = self
+            .state
+            .endpoints
+            .values()
+            .map(|e| {
+                e.host_interface
+                    .clone()
+                    .unwrap_or_else(|| marks::pod_interface(&e.container_id, &e.interface))
+            })
+            .chain(self.pending.iter().cloned())
+            .collect();
+        for (index, name) in names {
+            if name.starts_with(marks::POD_INTERFACE_PREFIX) && !expected.contains(&name) {
+                tracing::info!(interface = %name, "removing a pod interface no endpoint explains");
+                if let Err(e) = self.kernel.handle.link().del(index).execute().await {
+                    tracing::warn!(interface = %name, error = %e, "cannot remove it");
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,240 @@
+//! `weft lab`: build, inspect and tear down whole clusters on this machine.
+
+use std::os::unix::process::CommandExt;
+use std::time::Instant;
+
+use anyhow::{Context as _, Result};
+use weft_lab::pods::PodRef;
+use weft_lab::{Binaries, LabState, Topology};
+
+use crate::args::{LabArgs, LabCommand, LabPodCommand, OutputFormat};
+use crate::config::{self as cfg, Config, Context};
+use crate::exit::{self, Exit};
+use crate::output::{self, Table};
+
+fn usage(e: weft_lab::LabError) -> anyhow::Error {
+    match e {
+        weft_lab::LabError::Usage(m) => Exit::new(exit::USAGE, m).into(),
+        other => anyhow::Error::new(other),
+    }
+}
+
+fn load(args: &LabArgs) -> Result<LabState> {
+    LabState::load(&args.root.join(&args.name))
+        .map_err(usage)?
+        .ok_or_else(|| {
+            Exit::new(
+                exit::NOT_FOUND,
+                format!("lab {} is not up; start it with `weft lab up`", args.name),
+            )
+            .into()
+        })
+}
+
+pub async fn run(args: LabArgs) -> Result<u8> {
+    match &args.command {
+        LabCommand::Up { topology } => up(&args, topology.as_deref()).await,
+        LabCommand::Down => {
+            let started = Instant::now();
+            let mut progress = |step: &str| eprintln!("  {step}");
+            let existed = weft_lab::down(&args.name, &args.root, &mut progress).map_err(usage)?;
+            if existed {
+                println!("lab {} removed in {:.1}s", args.name, started.elapsed().as_secs_f64());
+            } else {
+                println!("lab {} is not up; nothing to remove", args.name);
+            }
+            Ok(exit::OK)
+        }
+        LabCommand::Status { output: format } => status(&args, *format),
+        LabCommand::Pod(LabPodCommand::Add { pod, node, labels }) => {
+            let pod: PodRef = pod.parse().map_err(usage)?;
+            let mut parsed = Vec::new();
+            for l in labels.iter().filter(|l| !l.is_empty()) {
+                let (k, v) = l
+                    .split_once('=')
+                    .ok_or_else(|| Exit::new(exit::USAGE, format!("--labels {l:?}: write k=v,k2=v2")))?;
+                parsed.push((k.to_string(), v.to_string()));
+            }
+            let started = Instant::now();
+            let made = weft_lab::pods::add(&args.root, &args.name, &pod, node, &parsed)
+                .await
+                .map_err(usage)?;
+            println!(
+                "pod {pod} on {node}: {} ({} ms)",
+                made.addresses.join(", "),
+                started.elapsed().as_millis()
+            );
+            Ok(exit::OK)
+        }
+        LabCommand::Pod(LabPodCommand::Del { pod }) => {
+            let pod: PodRef = pod.parse().map_err(usage)?;
+            weft_lab::pods::delete(&args.root, &args.name, &pod)
+                .await
+                .map_err(usage)?;
+            println!("pod {pod} deleted");
+            Ok(exit::OK)
+        }
+        LabCommand::Exec { pod, command } => {
+            let state = load(&args)?;
+            let pod: PodRef = pod.parse().map_err(usage)?;
+            let record = weft_lab::pods::find(&state, &pod).map_err(usage)?;
+            let err = std::process::Command::new("ip")
+                .args(["netns", "exec", &record.netns])
+                .args(command)
+                .exec();
+            Err(Exit::new(exit::FAILURE, format!("cannot run {}: {err}", command.join(" "))).into())
+        }
+        LabCommand::Logs { component, tail } => logs(&args, component.as_deref(), *tail),
+    }
+}
+
+async fn up(args: &LabArgs, topology: Option<&std::path::Path>) -> Result<u8> {
+    let topology = match topology {
+        Some(path) => {
+            let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+            Topology::from_yaml(&text, &path.display().to_string()).map_err(usage)?
+        }
+        None => Topology::single(),
+    };
+    let weft = std::env::current_exe().context("finding the weft binary")?;
+    let bins = Binaries::beside(weft).map_err(usage)?;
+    let started = Instant::now();
+    eprintln!("Building lab {} in {}", args.name, args.root.join(&args.name).display());
+    let mut progress = |step: &str| eprintln!("  [{:>5.1}s] {step}", started.elapsed().as_secs_f64());
+    let state = match weft_lab::up(&args.name, &args.root, topology, &bins, &mut progress).await {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("error: {e}");
+            eprintln!("removing what was built...");
+            let _ = weft_lab::down(&args.name, &args.root, &mut |s| eprintln!("  {s}"));
+            return Err(Exit::new(exit::FAILURE, "weft lab up failed").into());
+        }
+    };
+    // Point the CLI at the lab: a context per cluster, the first one current.
+    let path = cfg::path();
+    let mut config = Config::load(&path)?;
+    for (i, c) in state.clusters.iter().enumerate() {
+        let name = format!("lab-{}", c.name);
+        config.set(Context {
+            name: name.clone(),
+            server: c.url.clone(),
+            namespace: None,
+        });
+        if i == 0 {
+            config.current_context = Some(name);
+        }
+    }
+    config.save(&path)?;
+    println!("Lab {} is up ({:.1}s):", args.name, started.elapsed().as_secs_f64());
+    print!("{}", status_table(&state).render());
+    let first = &state.clusters[0];
+    let node = &first.nodes[0].name;
+    println!(
+        "\nThe CLI now talks to {} (context lab-{}). Try:",
+        first.name, first.name
+    );
+    println!("  weft lab pod add {}/default/a --node {node}", first.name);
+    println!(
+        "  weft lab pod add {}/default/b --node {}",
+        first.name,
+        first.nodes.last().map(|n| n.name.as_str()).unwrap_or(node)
+    );
+    println!("  weft lab exec {}/default/a -- ping -c 3 <address of b>", first.name);
+    println!("  weft get workloadendpoints -A");
+    println!("Remove it with: weft lab down");
+    Ok(exit::OK)
+}
+
+fn status_table(state: &LabState) -> Table {
+    let mut t = Table::new(&["CLUSTER", "COMPONENT", "NETNS", "ADDRESS", "PID", "RUNNING"]);
+    for c in &state.clusters {
+        let running = |pid: u32| {
+            if std::path::Path::new(&format!("/proc/{pid}")).exists() {
+                "yes"
+            } else {
+                "no"
+            }
+            .to_string()
+        };
+        t.row(vec![
+            c.name.clone(),
+            "controller".into(),
+            c.controller.netns.clone(),
+            format!("{} (cli {})", c.underlay_url, c.url),
+            c.controller.pid.to_string(),
+            running(c.controller.pid),
+        ]);
+        for n in &c.nodes {
+            t.row(vec![
+                c.name.clone(),
+                format!("node {}", n.name),
+                n.netns.clone(),
+                n.address.clone(),
+                n.agent.pid.to_string(),
+                running(n.agent.pid),
+            ]);
+        }
+    }
+    t
+}
+
+fn status(args: &LabArgs, format: OutputFormat) -> Result<u8> {
+    let state = load(args)?;
+    match format {
+        OutputFormat::Json => output::print_json(&state)?,
+        OutputFormat::Yaml => output::print_yaml(&state)?,
+        _ => {
+            print!("{}", status_table(&state).render());
+            if !state.pods.is_empty() {
+                let mut t = Table::new(&["POD", "NODE", "ADDRESSES", "NETNS"]);
+                for p in &state.pods {
+                    t.row(vec![
+                        format!("{}/{}/{}", p.cluster, p.namespace, p.name),
+                        p.node.clone(),
+                        p.addresses.join(","),
+                        p.netns.clone(),
+                    ]);
+                }
+                println!();
+                print!("{}", t.render());
+            }
+        }
+    }
+    Ok(exit::OK)
+}
+
+fn logs(args: &LabArgs, component: Option<&str>, tail: usize) -> Result<u8> {
+    let state = load(args)?;
+    let mut files = Vec::new();
+    for c in &state.clusters {
+        files.push((format!("{}/controller", c.name), c.controller.log.clone()));
+        for n in &c.nodes {
+            files.push((format!("{}/{}", c.name, n.name), n.agent.log.clone()));
+        }
+    }
+    let chosen: Vec<_> = files
+        .iter()
+        .filter(|(name, _)| component.is_none_or(|c| c == name))
+        .collect();
+    if chosen.is_empty() {
+        let known: Vec<&str> = files.iter().map(|(n, _)| n.as_str()).collect();
+        return Err(Exit::new(
+            exit::NOT_FOUND,
+            format!(
+                "no component {:?}; components: {}",
+                component.unwrap_or_default(),
+                known.join(", ")
+            ),
+        )
+        .into());
+    }
+    for (name, path) in chosen {
+        let text = std::fs::read_to_string(path).unwrap_or_default();
+        let lines: Vec<&str> = text.lines().collect();
+        println!("==> {name} ({}) <==", path.display());
+        for line in &lines[lines.len().saturating_sub(tail)..] {
+            println!("{line}");
+        }
+    }
+    Ok(exit::OK)
+}

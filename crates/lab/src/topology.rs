@@ -1,0 +1,115 @@
+//! What a lab is made of, from a YAML file or the default.
+
+use ipnet::Ipv4Net;
+use serde::{Deserialize, Serialize};
+
+use crate::LabError;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Topology {
+    pub clusters: Vec<ClusterTopology>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ClusterTopology {
+    pub name: String,
+    #[serde(default = "default_asn")]
+    pub asn: u32,
+    /// The cluster's underlay subnet: the controller gets .10, nodes .11 upwards.
+    pub underlay: Ipv4Net,
+    /// The underlay's MTU (pods get 50 less).
+    #[serde(default = "default_mtu")]
+    pub mtu: u32,
+    #[serde(rename = "podCIDRs")]
+    pub pod_cidrs: Vec<String>,
+    #[serde(rename = "serviceCIDRs")]
+    pub service_cidrs: Vec<String>,
+    pub nodes: Vec<String>,
+}
+
+fn default_asn() -> u32 {
+    64512
+}
+
+fn default_mtu() -> u32 {
+    1500
+}
+
+impl Topology {
+    /// One cluster of two nodes, on documentation addresses.
+    pub fn single() -> Topology {
+        Topology {
+            clusters: vec![ClusterTopology {
+                name: "cloud-a".into(),
+                asn: 64512,
+                underlay: "192.0.2.0/24".parse().unwrap_or_default(),
+                mtu: 1500,
+                pod_cidrs: vec!["10.244.0.0/16".into(), "fd00:244::/56".into()],
+                service_cidrs: vec!["10.96.0.0/16".into(), "fd00:96::/112".into()],
+                nodes: vec!["node-1".into(), "node-2".into()],
+            }],
+        }
+    }
+
+    pub fn from_yaml(text: &str, source: &str) -> Result<Topology, LabError> {
+        let topology: Topology =
+            serde_yaml_ng::from_str(text).map_err(|e| LabError::Usage(format!("{source}: {e}")))?;
+        topology.check(source)?;
+        Ok(topology)
+    }
+
+    fn check(&self, source: &str) -> Result<(), LabError> {
+        let bad = |path: String, message: String| Err(LabError::Usage(format!("{source}: {path}: {message}")));
+        if self.clusters.is_empty() {
+            return bad("clusters".into(), "at least one cluster is required".into());
+        }
+        for (i, c) in self.clusters.iter().enumerate() {
+            if c.nodes.is_empty() {
+                return bad(format!("clusters[{i}].nodes"), "at least one node is required".into());
+            }
+            if c.underlay.prefix_len() > 26 || (c.nodes.len() + 11) as u32 >= c.underlay.hosts().count() as u32 {
+                return bad(
+                    format!("clusters[{i}].underlay"),
+                    format!("{} is too small for {} nodes; use a /24", c.underlay, c.nodes.len()),
+                );
+            }
+            if !(1280..=9000).contains(&c.mtu) {
+                return bad(
+                    format!("clusters[{i}].mtu"),
+                    format!("{} is out of range 1280-9000", c.mtu),
+                );
+            }
+            for (j, n) in c.nodes.iter().enumerate() {
+                if weft_api::validate::names::dns1123_label(n).is_err() || n.len() > 20 {
+                    return bad(
+                        format!("clusters[{i}].nodes[{j}]"),
+                        format!("{n:?} must be a DNS label of at most 20 characters"),
+                    );
+                }
+            }
+            if weft_api::validate::names::dns1123_label(&c.name).is_err() || c.name.len() > 20 {
+                return bad(
+                    format!("clusters[{i}].name"),
+                    format!("{:?} must be a DNS label of at most 20 characters", c.name),
+                );
+            }
+        }
+        Ok(())
+    }
+}
+
+impl ClusterTopology {
+    pub fn controller_address(&self) -> std::net::Ipv4Addr {
+        host(self.underlay, 10)
+    }
+
+    pub fn node_address(&self, index: usize) -> std::net::Ipv4Addr {
+        host(self.underlay, 11 + index as u32)
+    }
+}
+
+fn host(net: Ipv4Net, n: u32) -> std::net::Ipv4Addr {
+    std::net::Ipv4Addr::from(u32::from(net.network()) + n)
+}
