@@ -82,23 +82,43 @@ impl Drop for Namespaces {
     }
 }
 
-/// Opens a TCP connection from `client` to `server_ip:port` where `server` listens, sends a
-/// line and expects it echoed. Returns whether it worked within the timeout.
-pub fn tcp_works(client: &str, server: &str, server_ip: IpAddr, port: u16) -> bool {
-    let server_ns = NetNs::open(&Namespaces::path(server)).unwrap();
-    let client_ns = NetNs::open(&Namespaces::path(client)).unwrap();
-    let bind: SocketAddr = if server_ip.is_ipv4() {
+/// Accepts one connection within `within`, or gives up (a probe must never hang a test).
+fn accept_within(listener: &TcpListener, within: Duration) -> Option<TcpStream> {
+    listener.set_nonblocking(true).ok()?;
+    let deadline = std::time::Instant::now() + within;
+    while std::time::Instant::now() < deadline {
+        match listener.accept() {
+            Ok((s, _)) => {
+                s.set_nonblocking(false).ok()?;
+                return Some(s);
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => std::thread::sleep(Duration::from_millis(10)),
+            Err(_) => return None,
+        }
+    }
+    None
+}
+
+fn wildcard(ip: IpAddr, port: u16) -> SocketAddr {
+    if ip.is_ipv4() {
         format!("0.0.0.0:{port}")
     } else {
         format!("[::]:{port}")
     }
     .parse()
-    .unwrap();
+    .unwrap()
+}
+
+/// Opens a TCP connection from `client` to `server_ip:port` where `server` listens, sends a
+/// line and expects it echoed, within a few seconds.
+pub fn tcp_works(client: &str, server: &str, server_ip: IpAddr, port: u16) -> bool {
+    use std::io::{Read, Write};
+    let server_ns = NetNs::open(&Namespaces::path(server)).unwrap();
+    let client_ns = NetNs::open(&Namespaces::path(client)).unwrap();
+    let bind = wildcard(server_ip, port);
     let listener = server_ns.run(move || TcpListener::bind(bind)).unwrap().unwrap();
     let echo = std::thread::spawn(move || {
-        listener.set_nonblocking(false).ok();
-        if let Ok((mut s, _)) = listener.accept() {
-            use std::io::{Read, Write};
+        if let Some(mut s) = accept_within(&listener, Duration::from_secs(3)) {
             let mut buf = [0u8; 64];
             s.set_read_timeout(Some(Duration::from_secs(3))).ok();
             if let Ok(n) = s.read(&mut buf) {
@@ -109,7 +129,6 @@ pub fn tcp_works(client: &str, server: &str, server_ip: IpAddr, port: u16) -> bo
     let target = SocketAddr::new(server_ip, port);
     let ok = client_ns
         .run(move || -> bool {
-            use std::io::{Read, Write};
             let Ok(mut s) = TcpStream::connect_timeout(&target, Duration::from_secs(2)) else {
                 return false;
             };
@@ -121,12 +140,6 @@ pub fn tcp_works(client: &str, server: &str, server_ip: IpAddr, port: u16) -> bo
             s.read_exact(&mut buf).is_ok() && &buf == b"weft\n"
         })
         .unwrap();
-    if !ok {
-        // Unblock the echo thread's accept.
-        let _ = client_ns.run(move || TcpStream::connect_timeout(&target, Duration::from_millis(100)));
-        let _ = server_ns
-            .run(move || TcpStream::connect_timeout(&SocketAddr::new(server_ip, port), Duration::from_millis(100)));
-    }
     let _ = echo.join();
     ok
 }
@@ -157,7 +170,7 @@ pub fn udp_works(client: &str, server: &str, server_ip: IpAddr, port: u16) -> bo
                 .parse()
                 .unwrap();
             let Ok(s) = UdpSocket::bind(local) else { return false };
-            s.set_read_timeout(Some(Duration::from_secs(2))).ok();
+            s.set_read_timeout(Some(Duration::from_secs(1))).ok();
             for _ in 0..3 {
                 if s.send_to(b"weft", target).is_err() {
                     return false;
@@ -211,4 +224,52 @@ impl NetNs {
                 .unwrap_or_else(|_| Err(std::io::Error::other("the thread in the namespace panicked")))
         })
     }
+}
+
+/// Sends `bytes` over one TCP connection from `client` to `server_ip:port` in `server`; returns
+/// how many bytes the server received.
+pub fn tcp_transfer(client: &str, server: &str, server_ip: IpAddr, port: u16, bytes: usize) -> usize {
+    use std::io::{Read, Write};
+    let server_ns = NetNs::open(&Namespaces::path(server)).unwrap();
+    let client_ns = NetNs::open(&Namespaces::path(client)).unwrap();
+    let bind: SocketAddr = if server_ip.is_ipv4() {
+        format!("0.0.0.0:{port}")
+    } else {
+        format!("[::]:{port}")
+    }
+    .parse()
+    .unwrap();
+    let listener = server_ns.run(move || TcpListener::bind(bind)).unwrap().unwrap();
+    let sink = std::thread::spawn(move || {
+        let Some(mut s) = accept_within(&listener, Duration::from_secs(5)) else {
+            return 0;
+        };
+        s.set_read_timeout(Some(Duration::from_secs(10))).ok();
+        let mut total = 0;
+        let mut buf = vec![0u8; 1 << 16];
+        while let Ok(n) = s.read(&mut buf) {
+            if n == 0 {
+                break;
+            }
+            total += n;
+        }
+        total
+    });
+    let target = SocketAddr::new(server_ip, port);
+    client_ns
+        .run(move || {
+            if let Ok(mut s) = TcpStream::connect_timeout(&target, Duration::from_secs(2)) {
+                let chunk = vec![0x5au8; 1 << 16];
+                let mut left = bytes;
+                while left > 0 {
+                    let n = left.min(chunk.len());
+                    if s.write_all(&chunk[..n]).is_err() {
+                        break;
+                    }
+                    left -= n;
+                }
+            }
+        })
+        .unwrap();
+    sink.join().unwrap_or(0)
 }
