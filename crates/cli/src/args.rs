@@ -283,6 +283,12 @@ pub enum LabCommand {
         #[arg(last = true, required = true)]
         command: Vec<String>,
     },
+    /// Stop one of the lab's processes: CLUSTER/controller or CLUSTER/NODE (its agent).
+    Stop { component: String },
+    /// Start a stopped process again.
+    Start { component: String },
+    /// Restart a process (e.g. an agent: pods keep running and connected).
+    Restart { component: String },
     /// Show the lab's process logs: all, or one (CLUSTER/controller, CLUSTER/NODE).
     Logs {
         component: Option<String>,

@@ -15,7 +15,7 @@ mod up;
 pub use error::LabError;
 pub use state::{ClusterState, LabState, NodeState, PodState, ProcessState};
 pub use topology::Topology;
-pub use up::{Binaries, down, up};
+pub use up::{Action, Binaries, control, down, up};
 
 /// Where labs keep their files (state, logs, data, sockets): `/run/weft/labs/NAME`.
 pub fn default_root() -> std::path::PathBuf {

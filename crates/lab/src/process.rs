@@ -15,6 +15,20 @@ use crate::LabError;
 /// Starts `program args` (inside `netns` when given, via `ip netns exec`), detached.
 pub fn spawn(program: &Path, args: &[String], netns: Option<&str>, log: &Path) -> Result<u32, LabError> {
     let out = File::create(log).map_err(LabError::io(format!("creating {}", log.display())))?;
+    start(program, args, netns, out)
+}
+
+/// Like `spawn`, but keeps what the log already holds.
+pub fn spawn_appending(program: &Path, args: &[String], netns: Option<&str>, log: &Path) -> Result<u32, LabError> {
+    let out = File::options()
+        .append(true)
+        .create(true)
+        .open(log)
+        .map_err(LabError::io(format!("opening {}", log.display())))?;
+    start(program, args, netns, out)
+}
+
+fn start(program: &Path, args: &[String], netns: Option<&str>, out: File) -> Result<u32, LabError> {
     let err = out.try_clone().map_err(LabError::io("duplicating the log file"))?;
     let mut command = match netns {
         Some(ns) => {

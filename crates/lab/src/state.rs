@@ -53,6 +53,17 @@ pub struct ProcessState {
     pub pid: u32,
     pub netns: String,
     pub log: PathBuf,
+    /// How it was started, to start it again (`weft lab restart`).
+    #[serde(default)]
+    pub program: PathBuf,
+    #[serde(default)]
+    pub args: Vec<String>,
+    /// Run inside this namespace (`ip netns exec`), or in the host's when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exec_netns: Option<String>,
+    /// The file it writes once ready.
+    #[serde(default)]
+    pub ready_file: PathBuf,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

@@ -148,6 +148,10 @@ async fn build_cluster(
             pid,
             netns: ctl_ns.clone(),
             log: log.clone(),
+            program: bins.weft.clone(),
+            args: args.clone(),
+            exec_netns: None,
+            ready_file: ready.clone(),
         },
         url: String::new(),
         underlay_url: underlay_url.clone(),
@@ -211,8 +215,12 @@ async fn build_cluster(
             address: address.to_string(),
             agent: ProcessState {
                 pid,
-                netns: ns,
+                netns: ns.clone(),
                 log: log.clone(),
+                program: bins.weft.clone(),
+                args: args.clone(),
+                exec_netns: Some(ns),
+                ready_file: ready.clone(),
             },
             socket,
         });
@@ -283,4 +291,71 @@ pub fn down(name: &str, root: &Path, progress: &mut dyn FnMut(&str)) -> Result<b
         std::fs::remove_dir_all(&dir).map_err(LabError::io(format!("removing {}", dir.display())))?;
     }
     Ok(true)
+}
+
+/// Stops, starts or restarts one of the lab's processes: `CLUSTER/controller` or `CLUSTER/NODE`
+/// (a node's agent). A restart keeps everything else running, as on a real node.
+pub fn control(root: &Path, lab: &str, component: &str, action: Action) -> Result<u32, LabError> {
+    let dir = root.join(lab);
+    let _lock = LabLock::take(&dir)?;
+    let mut state = LabState::load(&dir)?.ok_or_else(|| LabError::Usage(format!("lab {lab} is not up")))?;
+    let (cluster, part) = component.split_once('/').ok_or_else(|| {
+        LabError::Usage(format!(
+            "{component:?}: name a component as CLUSTER/controller or CLUSTER/NODE"
+        ))
+    })?;
+    let c = state
+        .clusters
+        .iter_mut()
+        .find(|c| c.name == cluster)
+        .ok_or_else(|| LabError::Usage(format!("no cluster {cluster:?}")))?;
+    let process = if part == "controller" {
+        &mut c.controller
+    } else {
+        &mut c
+            .nodes
+            .iter_mut()
+            .find(|n| n.name == part)
+            .ok_or_else(|| LabError::Usage(format!("no node {part:?} in {cluster}")))?
+            .agent
+    };
+    if matches!(action, Action::Stop | Action::Restart) {
+        process::stop(process.pid, Duration::from_secs(3));
+        process.pid = 0;
+    }
+    if matches!(action, Action::Start | Action::Restart) {
+        if process.pid != 0 && process::is_ours(process.pid) {
+            return Err(LabError::Usage(format!("{component} is running (pid {})", process.pid)));
+        }
+        let _ = std::fs::remove_file(&process.ready_file);
+        // The earlier log is kept: the new run appends to it.
+        let pid = process::spawn_appending(
+            &process.program,
+            &process.args,
+            process.exec_netns.as_deref(),
+            &process.log,
+        )?;
+        process.pid = pid;
+        let (ready, log) = (process.ready_file.clone(), process.log.clone());
+        state.save()?;
+        let written = process::wait_for_file(&ready, pid, Duration::from_secs(20), &log)?;
+        if part == "controller" {
+            // A new port on the host's loopback: the CLI's context follows (see the caller).
+            if let Some(c) = state.clusters.iter_mut().find(|c| c.name == cluster) {
+                c.url = written;
+            }
+            state.save()?;
+        }
+        return Ok(pid);
+    }
+    state.save()?;
+    Ok(0)
+}
+
+/// What `control` does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    Stop,
+    Start,
+    Restart,
 }

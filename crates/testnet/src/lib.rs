@@ -273,3 +273,36 @@ pub fn tcp_transfer(client: &str, server: &str, server_ip: IpAddr, port: u16, by
         .unwrap();
     sink.join().unwrap_or(0)
 }
+
+/// An established TCP connection between two namespaces: (client side, server side). The
+/// sockets stay in their namespaces and can be used from any thread, e.g. to show that a
+/// connection survives something.
+pub fn tcp_connection(client: &str, server: &str, server_ip: IpAddr, port: u16) -> Option<(TcpStream, TcpStream)> {
+    let server_ns = NetNs::open(&Namespaces::path(server)).ok()?;
+    let client_ns = NetNs::open(&Namespaces::path(client)).ok()?;
+    let bind = wildcard(server_ip, port);
+    let listener = server_ns.run(move || TcpListener::bind(bind)).ok()?.ok()?;
+    let accepting = std::thread::spawn(move || accept_within(&listener, Duration::from_secs(3)));
+    let target = SocketAddr::new(server_ip, port);
+    let client_side = client_ns
+        .run(move || TcpStream::connect_timeout(&target, Duration::from_secs(2)))
+        .ok()?
+        .ok()?;
+    let server_side = accepting.join().ok()??;
+    for s in [&client_side, &server_side] {
+        s.set_read_timeout(Some(Duration::from_secs(3))).ok()?;
+    }
+    Some((client_side, server_side))
+}
+
+/// Sends a message each way over an established connection.
+pub fn exchange(client: &mut TcpStream, server: &mut TcpStream, message: &[u8]) -> bool {
+    use std::io::{Read, Write};
+    let mut buf = vec![0u8; message.len()];
+    client.write_all(message).is_ok()
+        && server.read_exact(&mut buf).is_ok()
+        && buf == message
+        && server.write_all(message).is_ok()
+        && client.read_exact(&mut buf).is_ok()
+        && buf == message
+}

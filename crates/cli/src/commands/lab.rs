@@ -85,6 +85,9 @@ pub async fn run(args: LabArgs) -> Result<u8> {
             Err(Exit::new(exit::FAILURE, format!("cannot run {}: {err}", command.join(" "))).into())
         }
         LabCommand::Logs { component, tail } => logs(&args, component.as_deref(), *tail),
+        LabCommand::Stop { component } => control(&args, component, weft_lab::Action::Stop),
+        LabCommand::Start { component } => control(&args, component, weft_lab::Action::Start),
+        LabCommand::Restart { component } => control(&args, component, weft_lab::Action::Restart),
     }
 }
 
@@ -110,21 +113,7 @@ async fn up(args: &LabArgs, topology: Option<&std::path::Path>) -> Result<u8> {
             return Err(Exit::new(exit::FAILURE, "weft lab up failed").into());
         }
     };
-    // Point the CLI at the lab: a context per cluster, the first one current.
-    let path = cfg::path();
-    let mut config = Config::load(&path)?;
-    for (i, c) in state.clusters.iter().enumerate() {
-        let name = format!("lab-{}", c.name);
-        config.set(Context {
-            name: name.clone(),
-            server: c.url.clone(),
-            namespace: None,
-        });
-        if i == 0 {
-            config.current_context = Some(name);
-        }
-    }
-    config.save(&path)?;
+    point_cli_at(&state, true)?;
     println!("Lab {} is up ({:.1}s):", args.name, started.elapsed().as_secs_f64());
     print!("{}", status_table(&state).render());
     let first = &state.clusters[0];
@@ -237,4 +226,37 @@ fn logs(args: &LabArgs, component: Option<&str>, tail: usize) -> Result<u8> {
         }
     }
     Ok(exit::OK)
+}
+
+fn control(args: &LabArgs, component: &str, action: weft_lab::Action) -> Result<u8> {
+    let started = Instant::now();
+    let pid = weft_lab::control(&args.root, &args.name, component, action).map_err(usage)?;
+    if component.ends_with("/controller") && pid != 0 {
+        point_cli_at(&load(args)?, false)?;
+    }
+    let what = match action {
+        weft_lab::Action::Stop => "stopped".to_string(),
+        weft_lab::Action::Start => format!("started (pid {pid})"),
+        weft_lab::Action::Restart => format!("restarted (pid {pid})"),
+    };
+    println!("{component} {what} in {} ms", started.elapsed().as_millis());
+    Ok(exit::OK)
+}
+
+/// A context per cluster (`lab-CLUSTER`); with `make_current`, the first one becomes current.
+fn point_cli_at(state: &LabState, make_current: bool) -> Result<()> {
+    let path = cfg::path();
+    let mut config = Config::load(&path)?;
+    for (i, c) in state.clusters.iter().enumerate() {
+        let name = format!("lab-{}", c.name);
+        config.set(Context {
+            name: name.clone(),
+            server: c.url.clone(),
+            namespace: None,
+        });
+        if i == 0 && make_current {
+            config.current_context = Some(name);
+        }
+    }
+    config.save(&path)
 }
