@@ -283,6 +283,11 @@ pub enum LabCommand {
         #[arg(last = true, required = true)]
         command: Vec<String>,
     },
+    /// Who reaches whom: every pod pings every other pod's addresses; prints a matrix.
+    Probe {
+        #[arg(short = 'o', long, value_enum, default_value = "table")]
+        output: OutputFormat,
+    },
     /// Stop one of the lab's processes: CLUSTER/controller or CLUSTER/NODE (its agent).
     Stop { component: String },
     /// Start a stopped process again.

@@ -7,6 +7,7 @@
 mod cmd;
 mod error;
 pub mod pods;
+pub mod probe;
 mod process;
 mod state;
 pub mod topology;

@@ -85,6 +85,7 @@ pub async fn run(args: LabArgs) -> Result<u8> {
             Err(Exit::new(exit::FAILURE, format!("cannot run {}: {err}", command.join(" "))).into())
         }
         LabCommand::Logs { component, tail } => logs(&args, component.as_deref(), *tail),
+        LabCommand::Probe { output: format } => probe(&args, *format),
         LabCommand::Stop { component } => control(&args, component, weft_lab::Action::Stop),
         LabCommand::Start { component } => control(&args, component, weft_lab::Action::Start),
         LabCommand::Restart { component } => control(&args, component, weft_lab::Action::Restart),
@@ -259,4 +260,64 @@ fn point_cli_at(state: &LabState, make_current: bool) -> Result<()> {
         }
     }
     config.save(&path)
+}
+
+fn probe(args: &LabArgs, format: OutputFormat) -> Result<u8> {
+    let state = load(args)?;
+    if state.pods.len() < 2 {
+        return Err(Exit::new(
+            exit::USAGE,
+            "the lab has fewer than two pods; add some with `weft lab pod add`",
+        )
+        .into());
+    }
+    let started = Instant::now();
+    eprintln!(
+        "probing {} pods (ICMP and ICMPv6 to every address)...",
+        state.pods.len()
+    );
+    let results = weft_lab::probe::run(&state, 16);
+    match format {
+        OutputFormat::Json => output::print_json(&results)?,
+        OutputFormat::Yaml => output::print_yaml(&results)?,
+        _ => {
+            // Rows: from; columns: to. A cell is "ok" when every address answered, "-" when
+            // none did, and the count otherwise.
+            let names: Vec<String> = state
+                .pods
+                .iter()
+                .map(|p| format!("{}/{}/{}", p.cluster, p.namespace, p.name))
+                .collect();
+            let short: Vec<String> = (1..=names.len()).map(|i| format!("[{i}]")).collect();
+            let mut headers = vec!["FROM \\ TO".to_string()];
+            headers.extend(short.iter().cloned());
+            let header_refs: Vec<&str> = headers.iter().map(String::as_str).collect();
+            let mut t = Table::new(&header_refs);
+            for (i, from) in names.iter().enumerate() {
+                let mut row = vec![format!("{} {from}", short[i])];
+                for to in &names {
+                    if from == to {
+                        row.push(".".into());
+                        continue;
+                    }
+                    let cells: Vec<&weft_lab::probe::Probe> =
+                        results.iter().filter(|r| &r.from == from && &r.to == to).collect();
+                    let ok = cells.iter().filter(|r| r.reached).count();
+                    row.push(match ok {
+                        0 => "-".into(),
+                        n if n == cells.len() => "ok".into(),
+                        n => format!("{n}/{}", cells.len()),
+                    });
+                }
+                t.row(row);
+            }
+            print!("{}", t.render());
+            println!(
+                "ok: every address answered (IPv4 and IPv6), -: none did.  ({} probes, {:.1}s)",
+                results.len(),
+                started.elapsed().as_secs_f64()
+            );
+        }
+    }
+    Ok(exit::OK)
 }
