@@ -299,10 +299,6 @@ pub fn tcp_connection(client: &str, server: &str, server_ip: IpAddr, port: u16) 
 pub fn exchange(client: &mut TcpStream, server: &mut TcpStream, message: &[u8]) -> bool {
     use std::io::{Read, Write};
     let mut buf = vec![0u8; message.len()];
-    client.write_all(message).is_ok()
-        && server.read_exact(&mut buf).is_ok()
-        && buf == message
-        && server.write_all(message).is_ok()
-        && client.read_exact(&mut buf).is_ok()
-        && buf == message
+    let there = client.write_all(message).is_ok() && server.read_exact(&mut buf).is_ok() && buf == message;
+    there && server.write_all(message).is_ok() && client.read_exact(&mut buf).is_ok() && buf == message
 }
