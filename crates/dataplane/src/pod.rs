@@ -123,60 +123,10 @@ async fn wire(node: &Kernel, netns: NetNs, host: &str, spec: &PodSpec) -> Result
             .await?;
     }
     if spec.addresses.iter().any(IpAddr::is_ipv4) {
-        let gw = RouteMessageBuilder::<Ipv4Addr>::new()
-            .destination_prefix(POD_GATEWAY_V4, 32)
-            .output_interface(index)
-            .scope(RouteScope::Link)
-            .build();
-        pod.handle
-            .route()
-            .add(gw)
-            .replace()
-            .execute()
-            .await
-            .map_err(fail("adding the gateway route in the pod"))?;
-        let default = RouteMessageBuilder::<Ipv4Addr>::new()
-            .gateway(POD_GATEWAY_V4)
-            .output_interface(index)
-            .build();
-        pod.handle
-            .route()
-            .add(default)
-            .replace()
-            .execute()
-            .await
-            .map_err(fail("adding the default route in the pod"))?;
-        pod.handle
-            .neighbours()
-            .add(index, IpAddr::V4(POD_GATEWAY_V4))
-            .link_layer_address(&host_mac)
-            .state(NeighbourState::Permanent)
-            .replace()
-            .execute()
-            .await
-            .map_err(fail("adding the gateway neighbour in the pod"))?;
+        gateway(&pod, index, IpAddr::V4(POD_GATEWAY_V4), &host_mac).await?;
     }
     if spec.addresses.iter().any(IpAddr::is_ipv6) {
-        pod.handle
-            .neighbours()
-            .add(index, IpAddr::V6(POD_GATEWAY_V6))
-            .link_layer_address(&host_mac)
-            .state(NeighbourState::Permanent)
-            .replace()
-            .execute()
-            .await
-            .map_err(fail("adding the IPv6 gateway neighbour in the pod"))?;
-        let default = RouteMessageBuilder::<Ipv6Addr>::new()
-            .gateway(POD_GATEWAY_V6)
-            .output_interface(index)
-            .build();
-        pod.handle
-            .route()
-            .add(default)
-            .replace()
-            .execute()
-            .await
-            .map_err(fail("adding the IPv6 default route in the pod"))?;
+        gateway(&pod, index, IpAddr::V6(POD_GATEWAY_V6), &host_mac).await?;
     }
     node.handle
         .link()
@@ -188,6 +138,50 @@ async fn wire(node: &Kernel, netns: NetNs, host: &str, spec: &PodSpec) -> Result
         host_mac,
         container_mac,
     })
+}
+
+/// The pod's way out for one family: the link-local gateway, answered by a permanent neighbour
+/// entry with the host end's MAC, and the default route through it.
+async fn gateway(pod: &Kernel, index: u32, gateway: IpAddr, host_mac: &[u8; 6]) -> Result<(), KernelError> {
+    pod.handle
+        .neighbours()
+        .add(index, gateway)
+        .link_layer_address(host_mac)
+        .state(NeighbourState::Permanent)
+        .replace()
+        .execute()
+        .await
+        .map_err(fail(format!("adding the gateway neighbour {gateway} in the pod")))?;
+    let routes = match gateway {
+        IpAddr::V4(gw) => vec![
+            // The gateway is on the link: the default route needs a route to it first.
+            RouteMessageBuilder::<Ipv4Addr>::new()
+                .destination_prefix(gw, 32)
+                .output_interface(index)
+                .scope(RouteScope::Link)
+                .build(),
+            RouteMessageBuilder::<Ipv4Addr>::new()
+                .gateway(gw)
+                .output_interface(index)
+                .build(),
+        ],
+        IpAddr::V6(gw) => vec![
+            RouteMessageBuilder::<Ipv6Addr>::new()
+                .gateway(gw)
+                .output_interface(index)
+                .build(),
+        ],
+    };
+    for route in routes {
+        pod.handle
+            .route()
+            .add(route)
+            .replace()
+            .execute()
+            .await
+            .map_err(fail(format!("adding a route via {gateway} in the pod")))?;
+    }
+    Ok(())
 }
 
 /// Removes the pod's interface (the pair goes with its host end). Returns whether there was one.
