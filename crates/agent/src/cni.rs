@@ -258,7 +258,10 @@ async fn add_inner(a: &Attachment, context: &Context, netns: &str, namespace: &s
         addresses: addresses.clone(),
         mtu,
     };
-    let made = match pod::attach(&context.kernel, &spec).await {
+    // A netlink socket of its own: the kernel does a link change inside the send, and one shared
+    // socket would serialize concurrent ADDs and DELs.
+    let kernel = Kernel::connect().unwrap_or_else(|_| context.kernel.clone());
+    let made = match pod::attach(&kernel, &spec).await {
         Ok(m) => m,
         Err(e) => {
             if let Err(undo) = context
@@ -342,7 +345,8 @@ async fn add_inner(a: &Attachment, context: &Context, netns: &str, namespace: &s
 /// an endpoint that now belongs to another container (the pod's new sandbox) is left alone.
 async fn del(a: &Attachment, context: &Context) -> AgentResponse {
     let (namespace, pod_name) = pod_of(a);
-    if let Err(e) = pod::detach(&context.kernel, &a.container_id, &a.ifname).await {
+    let kernel = Kernel::connect().unwrap_or_else(|_| context.kernel.clone());
+    if let Err(e) = pod::detach(&kernel, &a.container_id, &a.ifname).await {
         return error(
             codes::IO_FAILURE,
             format!("removing the interface of {namespace}/{pod_name}"),

@@ -260,7 +260,7 @@ impl Kernel {
                 format!("deleting route {key:?}"),
                 self.handle
                     .route()
-                    .del(route_header(*key, RouteType::Unicast))
+                    .del(route_header(*key, RouteType::Unspec, RouteScope::NoWhere))
                     .execute()
                     .await,
             );
@@ -367,14 +367,16 @@ fn parse_rule(m: &RuleMessage, v6: bool) -> Option<Rule> {
     })
 }
 
-/// The header and identity attributes of a route, enough to delete it.
-fn route_header((table, dst): RouteKey, kind: RouteType) -> RouteMessage {
+/// The header and identity attributes of a route. A delete leaves the type unspecified and the
+/// scope "nowhere", which match any (IPv4 deletes compare both, as `ip route del` knows).
+fn route_header((table, dst): RouteKey, kind: RouteType, scope: RouteScope) -> RouteMessage {
     let mut m = RouteMessage::default();
     m.header.address_family = family(dst.addr().is_ipv6());
     m.header.destination_prefix_length = dst.prefix_len();
     m.header.table = 252; // RT_TABLE_COMPAT: the real id is in the attribute
     m.header.protocol = RouteProtocol::from(ROUTE_PROTOCOL);
     m.header.kind = kind;
+    m.header.scope = scope;
     m.attributes.push(RouteAttribute::Table(table));
     if dst.prefix_len() > 0 {
         m.attributes
@@ -391,16 +393,14 @@ fn route_message(key: RouteKey, target: &Target, index: &BTreeMap<&str, u32>) ->
             .ok_or_else(|| KernelError::NoInterface(name.to_string()))
     };
     let m = match target {
-        Target::Unreachable => route_header(key, RouteType::Unreachable),
+        Target::Unreachable => route_header(key, RouteType::Unreachable, RouteScope::Universe),
         Target::Device { dev } => {
-            let mut m = route_header(key, RouteType::Unicast);
-            m.header.scope = RouteScope::Link;
+            let mut m = route_header(key, RouteType::Unicast, RouteScope::Link);
             m.attributes.push(RouteAttribute::Oif(device(dev)?));
             m
         }
         Target::Tunnel { gateway, vni, vtep } => {
-            let mut m = route_header(key, RouteType::Unicast);
-            m.header.scope = RouteScope::Universe;
+            let mut m = route_header(key, RouteType::Unicast, RouteScope::Universe);
             m.attributes.push(RouteAttribute::Oif(device(VXLAN_DEVICE)?));
             m.attributes.push(RouteAttribute::Gateway(route_address(*gateway)));
             if gateway.is_ipv4() {

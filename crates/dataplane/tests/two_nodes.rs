@@ -215,6 +215,18 @@ async fn pods_reach_each_other_across_nodes_and_networks_stay_apart() {
         !tcp_works(&ns_of("p1"), &ns_of("p2"), ip("10.244.0.2"), 8085),
         "route removal did not take"
     );
+    // The last pod of a network leaves node 1: the network's whole table goes, its unreachable
+    // defaults included (an IPv4 delete must not insist on the route's type).
+    states[0].endpoints.retain(|_, e| e.network != "blue");
+    states[0].routes.retain(|_, r| r.network != "blue");
+    states[0].networks.remove("blue");
+    reconcile(&kernels[0], &states[0]).await;
+    let left = kernels[0].observe().await.unwrap();
+    assert!(
+        left.routes.keys().all(|(table, _)| *table == marks::table(1)),
+        "blue's table is not empty: {:?}",
+        left.routes
+    );
     // Detaching removes the host interface; a second detach finds nothing.
     let (p1, _, made) = &endpoints[0];
     assert!(
