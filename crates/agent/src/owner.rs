@@ -111,7 +111,17 @@ impl Owner {
         loop {
             tokio::select! {
                 message = self.rx.recv() => match message {
-                    Some(m) => self.handle(m).await,
+                    Some(first) => {
+                        // Take whatever else is queued: one reconciliation serves them all.
+                        let mut batch = vec![first];
+                        while batch.len() < 256 {
+                            match self.rx.try_recv() {
+                                Ok(m) => batch.push(m),
+                                Err(_) => break,
+                            }
+                        }
+                        self.process(batch).await;
+                    }
                     None => return,
                 },
                 _ = drift.tick() => self.reconcile().await,
@@ -119,45 +129,58 @@ impl Owner {
         }
     }
 
-    async fn handle(&mut self, message: Message) {
-        match message {
-            Message::Snapshot(state) => {
-                self.state = state;
-                self.reconcile().await;
-            }
-            Message::InSync => {
-                self.in_sync = true;
-                self.reconcile().await;
-                self.remove_stale_interfaces().await;
-            }
-            Message::Delta(changes) => {
-                self.state.apply(&changes);
-                self.reconcile().await;
-            }
-            Message::Upsert(endpoint, done) => {
-                // The interface is up now: its routes may go in.
-                if let Some(interface) = &endpoint.host_interface {
-                    self.pending.remove(interface);
+    /// Applies a batch of messages to the state, then reconciles once if the state changed (the
+    /// controller's echo of what the CNI path just did changes nothing and costs nothing).
+    async fn process(&mut self, batch: Vec<Message>) {
+        let before = self.state.clone();
+        let mut force = false;
+        let mut sweep = false;
+        let mut waiting = Vec::new();
+        for message in batch {
+            match message {
+                Message::Snapshot(state) => {
+                    self.state = state;
+                    force = true;
                 }
-                self.state.endpoints.insert(endpoint.key(), endpoint);
-                self.reconcile().await;
-                let _ = done.send(());
-            }
-            Message::Remove(key, done) => {
-                self.state.endpoints.remove(&key);
-                self.reconcile().await;
-                let _ = done.send(());
-            }
-            Message::Pending { interface, active } => {
-                if active {
-                    self.pending.insert(interface);
-                } else {
-                    self.pending.remove(&interface);
+                Message::InSync => {
+                    self.in_sync = true;
+                    force = true;
+                    sweep = true;
+                }
+                Message::Delta(changes) => self.state.apply(&changes),
+                Message::Upsert(endpoint, done) => {
+                    // The interface is up now: its routes may go in.
+                    if let Some(interface) = &endpoint.host_interface {
+                        self.pending.remove(interface);
+                    }
+                    self.state.endpoints.insert(endpoint.key(), endpoint);
+                    force = true;
+                    waiting.push(done);
+                }
+                Message::Remove(key, done) => {
+                    self.state.endpoints.remove(&key);
+                    waiting.push(done);
+                }
+                Message::Pending { interface, active } => {
+                    if active {
+                        self.pending.insert(interface);
+                    } else {
+                        self.pending.remove(&interface);
+                    }
+                }
+                Message::Query(reply) => {
+                    let _ = reply.send(self.state.clone());
                 }
             }
-            Message::Query(reply) => {
-                let _ = reply.send(self.state.clone());
-            }
+        }
+        if force || self.state != before {
+            self.reconcile().await;
+        }
+        if sweep {
+            self.remove_stale_interfaces().await;
+        }
+        for done in waiting {
+            let _ = done.send(());
         }
     }
 
