@@ -218,12 +218,21 @@ async fn add(a: &Attachment, context: &Context) -> AgentResponse {
 
 async fn add_inner(a: &Attachment, context: &Context, netns: &str, namespace: &str, pod_name: &str) -> AgentResponse {
     let node = &context.config.node;
+    // The interface's names are chosen, not discovered, so the endpoint is complete from its
+    // first write: one durable write to the controller per ADD.
+    let host_interface = marks::pod_interface(&a.container_id, &a.ifname);
+    let pod_mac = marks::pod_mac(&a.container_id, &a.ifname);
+    let container_mac = format_mac(&pod_mac);
     // 1. Reserve the addresses: the controller allocates them with the endpoint.
-    let stored = match context
-        .client
-        .apply(&endpoint_object(node, namespace, pod_name, a, None, Vec::new()), false)
-        .await
-    {
+    let endpoint = endpoint_object(
+        node,
+        namespace,
+        pod_name,
+        a,
+        Some((&host_interface, &container_mac)),
+        Vec::new(),
+    );
+    let stored = match context.client.apply(&endpoint, false).await {
         Ok(r) => r,
         Err(e) => return controller_error(&format!("reserving addresses for {namespace}/{pod_name}"), e),
     };
@@ -257,6 +266,7 @@ async fn add_inner(a: &Attachment, context: &Context, netns: &str, namespace: &s
         netns: netns.to_string(),
         addresses: addresses.clone(),
         mtu,
+        mac: Some(pod_mac),
     };
     // A netlink socket of its own: the kernel does a link change inside the send, and one shared
     // socket would serialize concurrent ADDs and DELs.
@@ -279,21 +289,8 @@ async fn add_inner(a: &Attachment, context: &Context, netns: &str, namespace: &s
         }
     };
     let host_mac = format_mac(&made.host_mac);
-    let container_mac = format_mac(&made.container_mac);
-    // 3. Record the interface with the controller (a restarted agent learns it from there) and
-    //    program the node now, without waiting for the controller's echo.
-    let texts: Vec<String> = addresses.iter().map(ToString::to_string).collect();
-    let update = endpoint_object(
-        node,
-        namespace,
-        pod_name,
-        a,
-        Some((&made.host_interface, &container_mac)),
-        texts,
-    );
-    if let Err(e) = context.client.apply(&update, false).await {
-        tracing::warn!(error = %e, "cannot record the pod's interface with the controller");
-    }
+    debug_assert_eq!(made.host_interface, host_interface);
+    // 3. Program the node now, without waiting for the controller's echo.
     context
         .owner
         .upsert(LocalEndpoint {
@@ -408,6 +405,7 @@ async fn check(a: &Attachment, context: &Context) -> AgentResponse {
         netns: a.netns.clone().unwrap_or_default(),
         addresses: endpoint.addresses.clone(),
         mtu: context.mtu,
+        mac: None,
     };
     if let Err(e) = pod::check(&context.kernel, &spec).await {
         return error(

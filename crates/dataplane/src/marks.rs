@@ -40,16 +40,30 @@ pub fn is_weft_table(table: u32) -> bool {
     (TABLE_BASE..=TABLE_BASE + 0x00ff_ffff).contains(&table)
 }
 
-/// The host-side interface of a pod attachment: stable for the same container and interface,
-/// so that a retried ADD or a restarted agent finds it again.
-pub fn pod_interface(container_id: &str, ifname: &str) -> String {
+fn fnv(container_id: &str, ifname: &str) -> u64 {
     // FNV-1a, 64 bits: stable across versions and platforms, unlike std's hasher.
     let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
     for b in container_id.bytes().chain([0]).chain(ifname.bytes()) {
         hash ^= u64::from(b);
         hash = hash.wrapping_mul(0x0100_0000_01b3);
     }
-    format!("{POD_INTERFACE_PREFIX}{:011x}", hash & 0x0fff_ffff_ffff)
+    hash
+}
+
+/// The MAC of a pod's interface, chosen rather than left to the kernel so that the endpoint can
+/// be recorded with it before the interface exists: locally administered, unicast (02:…).
+pub fn pod_mac(container_id: &str, ifname: &str) -> [u8; 6] {
+    let h = fnv(container_id, &format!("{ifname}/mac")).to_be_bytes();
+    [0x02, h[1], h[2], h[3], h[4], h[5]]
+}
+
+/// The host-side interface of a pod attachment: stable for the same container and interface,
+/// so that a retried ADD or a restarted agent finds it again.
+pub fn pod_interface(container_id: &str, ifname: &str) -> String {
+    format!(
+        "{POD_INTERFACE_PREFIX}{:011x}",
+        fnv(container_id, ifname) & 0x0fff_ffff_ffff
+    )
 }
 
 /// An IPv6 route cannot take an IPv4 gateway here (no RTA_VIA for IPv6), so each remote VTEP

@@ -26,6 +26,8 @@ pub struct PodSpec {
     pub netns: String,
     pub addresses: Vec<IpAddr>,
     pub mtu: u32,
+    /// The pod interface's MAC (see [`marks::pod_mac`]); the kernel picks one when absent.
+    pub mac: Option<[u8; 6]>,
 }
 
 /// What was made.
@@ -70,10 +72,13 @@ pub async fn attach(node: &Kernel, spec: &PodSpec) -> Result<PodInterfaces, Kern
     let host = marks::pod_interface(&spec.container_id, &spec.ifname);
     detach(node, &spec.container_id, &spec.ifname).await?;
     let netns = NetNs::open(&spec.netns)?;
-    let peer = LinkUnspec::new_with_name(&spec.ifname)
+    let mut peer = LinkUnspec::new_with_name(&spec.ifname)
         .mtu(spec.mtu)
-        .setns_by_fd(netns.raw_fd())
-        .build();
+        .setns_by_fd(netns.raw_fd());
+    if let Some(mac) = spec.mac {
+        peer = peer.address(mac.to_vec());
+    }
+    let peer = peer.build();
     let veth = LinkVeth::new(&host, &spec.ifname)
         .set_info_data(InfoData::Veth(InfoVeth::Peer(peer)))
         .mtu(spec.mtu)

@@ -97,8 +97,10 @@ async fn pods_reach_each_other_across_nodes_and_networks_stay_apart() {
             netns: Namespaces::path(&netns),
             addresses: p.addresses.clone(),
             mtu: 1450,
+            mac: Some(marks::pod_mac(&format!("container-{}", p.name), "eth0")),
         };
         let made = pod::attach(&kernels[p.node], &spec).await.unwrap();
+        assert_eq!(Some(made.container_mac), spec.mac, "the pod got the chosen MAC");
         pod::check(&kernels[p.node], &spec).await.unwrap();
         endpoints.push((p, netns, made));
     }
