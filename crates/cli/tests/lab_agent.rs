@@ -112,3 +112,31 @@ fn pods_keep_forwarding_without_the_controller() {
     let weps = lab.ok(&["get", "wep", "-A"]);
     assert!(weps.contains("node-1") && weps.contains("node-2"), "{weps}");
 }
+
+#[test]
+fn the_agent_repairs_drift() {
+    let lab = Lab::up(None);
+    let a = lab.pod("cloud-a/default/a", "node-1");
+    let _b = lab.pod("cloud-a/default/b", "node-2");
+    let node2 = lab.node_netns("cloud-a", "node-2");
+    let before = weft_state(&node2);
+    // Someone removes Weft's route to pod a on node-2, and one of its rules.
+    let route = format!("{}/32", a[0]);
+    assert!(
+        in_netns(&node2, &["ip", "route", "del", &route, "table", "1048577"])
+            .status
+            .success()
+    );
+    assert!(
+        in_netns(&node2, &["ip", "rule", "del", "pref", "10001", "table", "1048577"])
+            .status
+            .success()
+    );
+    assert_ne!(weft_state(&node2), before);
+    // The agent compares the kernel with its plan every 20 s and puts them back.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while weft_state(&node2) != before {
+        assert!(std::time::Instant::now() < deadline, "drift not repaired within 30 s");
+        std::thread::sleep(std::time::Duration::from_millis(250));
+    }
+}
