@@ -148,13 +148,7 @@ pub fn tcp_works(client: &str, server: &str, server_ip: IpAddr, port: u16) -> bo
 pub fn udp_works(client: &str, server: &str, server_ip: IpAddr, port: u16) -> bool {
     let server_ns = NetNs::open(&Namespaces::path(server)).unwrap();
     let client_ns = NetNs::open(&Namespaces::path(client)).unwrap();
-    let bind: SocketAddr = if server_ip.is_ipv4() {
-        format!("0.0.0.0:{port}")
-    } else {
-        format!("[::]:{port}")
-    }
-    .parse()
-    .unwrap();
+    let bind = wildcard(server_ip, port);
     let socket = server_ns.run(move || UdpSocket::bind(bind)).unwrap().unwrap();
     socket.set_read_timeout(Some(Duration::from_secs(3))).ok();
     let echo = std::thread::spawn(move || {
@@ -232,13 +226,7 @@ pub fn tcp_transfer(client: &str, server: &str, server_ip: IpAddr, port: u16, by
     use std::io::{Read, Write};
     let server_ns = NetNs::open(&Namespaces::path(server)).unwrap();
     let client_ns = NetNs::open(&Namespaces::path(client)).unwrap();
-    let bind: SocketAddr = if server_ip.is_ipv4() {
-        format!("0.0.0.0:{port}")
-    } else {
-        format!("[::]:{port}")
-    }
-    .parse()
-    .unwrap();
+    let bind = wildcard(server_ip, port);
     let listener = server_ns.run(move || TcpListener::bind(bind)).unwrap().unwrap();
     let sink = std::thread::spawn(move || {
         let Some(mut s) = accept_within(&listener, Duration::from_secs(5)) else {
