@@ -1,4 +1,4 @@
-//! Weft's BGP-4 wire codec: Sans-IO, no sockets, no clocks, no session state.
+//! Weft's BGP-4 wire codec and session state machine: Sans-IO, no sockets, no clocks.
 //!
 //! It turns octets into typed messages and back for the parts of BGP Weft's controllers speak:
 //! OPEN with capabilities (RFC 5492, 4760, 2918, 7313, 6793, 4724, 7911, 8654, 9072), UPDATE with
@@ -17,6 +17,9 @@
 //!   to send; the others come back beside the UPDATE as [`UpdateError`]s with their [`Action`]
 //!   (treat-as-withdraw, attribute discard, AFI/SAFI disable).
 //!
+//! [`fsm`] is the session on top of the codec: the state machine of RFC 4271 §8, connection
+//! collisions, timers driven by the time the I/O layer passes in, and graceful restart (RFC 4724).
+//!
 //! Decoding never panics on any input, and every value that decodes re-encodes to the same
 //! octets unless noted (attribute order, extended-length flags of known attributes, optional
 //! parameter grouping in OPEN, trailing prefix bits; see the golden tests).
@@ -32,6 +35,7 @@ pub mod capability;
 pub mod codec;
 pub mod error;
 pub mod family;
+pub mod fsm;
 pub mod message;
 pub mod nlri;
 mod wire;
@@ -44,6 +48,7 @@ pub use capability::{AddPathFamily, Capability, GracefulRestart, GracefulRestart
 pub use codec::{MAX_EXTENDED_MESSAGE_LEN, MAX_MESSAGE_LEN, Negotiated, SessionCaps};
 pub use error::{Action, DecodeError, EncodeError, Reason, UpdateError};
 pub use family::{Afi, Family, Safi};
+pub use fsm::{PeerConfig, Session};
 pub use message::{
     Decoded, DecodedUpdate, Message, Notification, Open, RefreshSubtype, RouteRefresh, Update, decode_message,
     frame_length,
