@@ -38,6 +38,7 @@ pub mod family;
 pub mod fsm;
 pub mod message;
 pub mod nlri;
+pub mod rib;
 mod wire;
 
 pub use attribute::{

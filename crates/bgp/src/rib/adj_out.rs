@@ -1,0 +1,383 @@
+//! Adj-RIB-Out (RFC 4271 §3.2, §9.2): what one peer was sent, and the UPDATEs that bring it in
+//! line with the Loc-RIB's best paths.
+//!
+//! Export rules (RFC 4271 §5.1, §9.2; RFC 4456 §6, §8):
+//! - never back to the peer the path came from;
+//! - iBGP-learned paths go to iBGP peers only when this speaker is a route reflector: from a
+//!   client to every peer, from a non-client to clients only; reflected paths get ORIGINATOR_ID
+//!   (when they have none) and the cluster id prepended to CLUSTER_LIST;
+//! - to an eBGP peer: own AS prepended, NEXT_HOP self, no LOCAL_PREF, no MED learned from
+//!   another AS (one this speaker set goes out), no ORIGINATOR_ID or CLUSTER_LIST;
+//! - to an iBGP peer: LOCAL_PREF always (the default when the path has none), NEXT_HOP kept
+//!   except for locally originated paths without one (self);
+//! - with RT constraint negotiated, VPN and EVPN paths only when the peer asked for one of
+//!   their route targets ([`RtFilter`]).
+//!
+//! Changes are queued per key and go out when the MinRouteAdvertisementInterval (§9.2.1.1, here a
+//! per-peer minimum interval between batches) allows: [`AdjRibOut::due`] with the time passed in.
+//! Queued announcements sharing attributes and next hop are packed into as few UPDATEs as the
+//! session's maximum message size allows. Only the best path is advertised; with ADD-PATH send
+//! negotiated it carries path identifier 1.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::net::{IpAddr, Ipv4Addr};
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::key::RouteKey;
+use super::loc::{BestChange, Rib};
+use super::path::{Path, PeerId, PeerInfo, PeerKind};
+use super::rtc::RtFilter;
+use crate::attribute::{AsPath, AsSegment, MpReach, MpUnreach, NextHop, PathAttributes, SegmentType};
+use crate::codec::SessionCaps;
+use crate::error::EncodeError;
+use crate::family::Family;
+use crate::fsm::Time;
+use crate::message::{Message, Update};
+use crate::nlri::{Evpn, Nlri, Prefix, Rtc, VpnPrefix};
+
+/// One peer as the Adj-RIB-Out sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutPeerConfig {
+    pub peer: PeerId,
+    pub info: PeerInfo,
+    /// This speaker's AS and router id.
+    pub local_as: u32,
+    pub router_id: Ipv4Addr,
+    /// Set when this speaker is a route reflector (RFC 4456 §7).
+    pub cluster_id: Option<Ipv4Addr>,
+    /// This speaker's address on the session: NEXT_HOP self.
+    pub local_address: IpAddr,
+    /// The send direction of the negotiated capabilities.
+    pub caps: SessionCaps,
+    /// The families negotiated with the peer.
+    pub families: BTreeSet<Family>,
+    /// MinRouteAdvertisementInterval (RFC 4271 §10: 30 s eBGP, 5 s iBGP are the suggestions).
+    pub mrai: Duration,
+    pub default_local_pref: u32,
+}
+
+/// A route as sent to the peer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Outgoing {
+    pub nlri: Nlri,
+    /// Without NEXT_HOP, MP_REACH_NLRI or MP_UNREACH_NLRI.
+    pub attributes: Arc<PathAttributes>,
+    pub next_hop: NextHop,
+}
+
+#[derive(Debug, Clone)]
+pub struct AdjRibOut {
+    config: OutPeerConfig,
+    advertised: BTreeMap<RouteKey, Outgoing>,
+    /// `Some`: announce, `None`: withdraw.
+    pending: BTreeMap<RouteKey, Option<Outgoing>>,
+    end_of_rib: Vec<Family>,
+    last_sent: Option<Time>,
+    rt_filter: Option<RtFilter>,
+}
+
+impl AdjRibOut {
+    pub fn new(config: OutPeerConfig) -> AdjRibOut {
+        AdjRibOut {
+            config,
+            advertised: BTreeMap::new(),
+            pending: BTreeMap::new(),
+            end_of_rib: Vec::new(),
+            last_sent: None,
+            rt_filter: None,
+        }
+    }
+
+    pub fn config(&self) -> &OutPeerConfig {
+        &self.config
+    }
+
+    /// Queues every best path of the RIB and End-of-RIB for every negotiated family (RFC 4724
+    /// §2), sent once the dump is out.
+    pub fn initial_dump(&mut self, rib: &Rib) {
+        for (key, path) in rib.best_paths() {
+            self.consider(key, Some(path));
+        }
+        self.end_of_rib = self.config.families.iter().copied().collect();
+    }
+
+    /// Queues what the best path changes mean for this peer.
+    pub fn best_changed(&mut self, changes: &[BestChange]) {
+        for c in changes {
+            self.consider(&c.key, c.new_best.as_ref());
+        }
+    }
+
+    /// Sets the peer's RT constraint (`None`: RTC not negotiated, no filtering) and requeues
+    /// every VPN and EVPN route accordingly.
+    pub fn set_rt_filter(&mut self, filter: Option<RtFilter>, rib: &Rib) {
+        self.rt_filter = filter;
+        let keys: BTreeSet<RouteKey> = rib
+            .best_paths()
+            .map(|(k, _)| k.clone())
+            .chain(self.advertised.keys().cloned())
+            .filter(RouteKey::rt_constrained)
+            .collect();
+        for key in keys {
+            self.consider(&key, rib.best(&key));
+        }
+    }
+
+    /// What the peer was last sent for `key`.
+    pub fn advertised(&self, key: &RouteKey) -> Option<&Outgoing> {
+        self.advertised.get(key)
+    }
+
+    pub fn advertised_count(&self) -> usize {
+        self.advertised.len()
+    }
+
+    pub fn has_pending(&self) -> bool {
+        !self.pending.is_empty() || !self.end_of_rib.is_empty()
+    }
+
+    /// When the queued changes may go: `None` with nothing queued.
+    pub fn next_due(&self) -> Option<Time> {
+        if !self.has_pending() {
+            return None;
+        }
+        Some(self.last_sent.map_or(Time::ZERO, |t| t + self.config.mrai))
+    }
+
+    pub fn due(&self, now: Time) -> bool {
+        self.next_due().is_some_and(|t| now >= t)
+    }
+
+    /// The UPDATEs to send now: nothing before [`AdjRibOut::due`]. Withdrawals first, then the
+    /// announcements grouped by attributes and next hop, then any End-of-RIB markers.
+    pub fn take_updates(&mut self, now: Time) -> Result<Vec<Update>, EncodeError> {
+        if !self.due(now) {
+            return Ok(Vec::new());
+        }
+        let pending = std::mem::take(&mut self.pending);
+        let mut withdrawn: BTreeMap<Family, Vec<Nlri>> = BTreeMap::new();
+        let mut groups: Vec<(Family, Arc<PathAttributes>, NextHop, Vec<Nlri>)> = Vec::new();
+        for (key, change) in pending {
+            match change {
+                None => {
+                    if let Some(old) = self.advertised.remove(&key) {
+                        withdrawn.entry(key.family()).or_default().push(old.nlri);
+                    }
+                }
+                Some(out) => {
+                    let family = key.family();
+                    match groups
+                        .iter_mut()
+                        .find(|(f, a, h, _)| *f == family && *h == out.next_hop && **a == *out.attributes)
+                    {
+                        Some((_, _, _, nlri)) => nlri.push(out.nlri.clone()),
+                        None => groups.push((family, out.attributes.clone(), out.next_hop, vec![out.nlri.clone()])),
+                    }
+                    self.advertised.insert(key, out);
+                }
+            }
+        }
+        let caps = self.config.caps.clone();
+        let mut updates = Vec::new();
+        for (family, nlri) in withdrawn {
+            push_fitting(withdrawal(family, nlri), &caps, &mut updates)?;
+        }
+        for (family, attributes, next_hop, nlri) in groups {
+            push_fitting(announcement(family, &attributes, next_hop, nlri), &caps, &mut updates)?;
+        }
+        updates.extend(std::mem::take(&mut self.end_of_rib).into_iter().map(Update::end_of_rib));
+        self.last_sent = Some(now);
+        Ok(updates)
+    }
+
+    /// Queues the change for `key` whose best path is now `best`.
+    fn consider(&mut self, key: &RouteKey, best: Option<&Path>) {
+        let desired = best.and_then(|p| self.export(key, p));
+        if desired.as_ref() == self.advertised.get(key) {
+            // Already what the peer has (nothing, for a path it must not get).
+            self.pending.remove(key);
+        } else {
+            self.pending.insert(key.clone(), desired);
+        }
+    }
+
+    /// The route as this peer gets it, or `None` when it must not get it.
+    pub fn export(&self, key: &RouteKey, path: &Path) -> Option<Outgoing> {
+        let c = &self.config;
+        let family = key.family();
+        if path.peer == c.peer || !c.families.contains(&family) {
+            return None;
+        }
+        if let Some(filter) = &self.rt_filter
+            && !filter.allows(key, path)
+        {
+            return None;
+        }
+        let to_ebgp = c.info.kind == PeerKind::Ebgp;
+        let reflect = path.peer_info.kind == PeerKind::Ibgp && !to_ebgp;
+        // RFC 4456 §6: client to everyone, non-client to clients; without reflection, never.
+        if reflect && (c.cluster_id.is_none() || !(path.peer_info.rr_client || c.info.rr_client)) {
+            return None;
+        }
+        let mut a = path.attributes.for_propagation();
+        a.next_hop = None;
+        a.mp_reach = None;
+        a.mp_unreach = None;
+        let own_hop = NextHop::new(c.local_address);
+        let next_hop = if to_ebgp {
+            a.local_pref = None;
+            if path.peer_info.kind != PeerKind::Local {
+                a.med = None;
+            }
+            a.originator_id = None;
+            a.cluster_list.clear();
+            a.as_path = Some(prepend(a.as_path.take().unwrap_or_default(), c.local_as));
+            own_hop
+        } else {
+            a.local_pref = Some(a.local_pref.unwrap_or(c.default_local_pref));
+            if reflect {
+                a.originator_id = Some(a.originator_id.unwrap_or(path.peer_info.router_id));
+                if let Some(cluster) = c.cluster_id {
+                    a.cluster_list.insert(0, cluster);
+                }
+            }
+            match path.next_hop {
+                Some(h) if path.peer_info.kind != PeerKind::Local || !h.address.is_unspecified() => h,
+                _ => own_hop,
+            }
+        };
+        if a.as_path.is_none() {
+            a.as_path = Some(AsPath::default());
+        }
+        if c.caps.four_octet_as {
+            a.as4_path = None;
+            a.as4_aggregator = None;
+        } else {
+            // RFC 6793 §4.2.2: an OLD peer also gets AS4_PATH / AS4_AGGREGATOR when needed.
+            a.prepare_for_two_octet_peer();
+        }
+        let path_id = c.caps.add_path(family).then_some(1);
+        Some(Outgoing {
+            nlri: with_path_id(&path.nlri, path_id),
+            attributes: Arc::new(a),
+            next_hop,
+        })
+    }
+}
+
+/// Prepends `asn` to the leading AS_SEQUENCE (RFC 4271 §5.1.2), or starts one.
+fn prepend(mut path: AsPath, asn: u32) -> AsPath {
+    match path.segments.first_mut() {
+        Some(s) if s.kind == SegmentType::Sequence && s.asns.len() < 255 => s.asns.insert(0, asn),
+        _ => path.segments.insert(
+            0,
+            AsSegment {
+                kind: SegmentType::Sequence,
+                asns: vec![asn],
+            },
+        ),
+    }
+    path
+}
+
+fn with_path_id(nlri: &Nlri, path_id: Option<u32>) -> Nlri {
+    match nlri {
+        Nlri::Prefix(p) => Nlri::Prefix(Prefix { path_id, ..*p }),
+        Nlri::Vpn(p) => Nlri::Vpn(VpnPrefix { path_id, ..p.clone() }),
+        Nlri::Evpn(e) => Nlri::Evpn(Evpn {
+            path_id,
+            route: e.route.clone(),
+        }),
+        Nlri::Rtc(r) => Nlri::Rtc(Rtc { path_id, ..*r }),
+    }
+}
+
+fn withdrawal(family: Family, nlri: Vec<Nlri>) -> Update {
+    if family == Family::Ipv4Unicast {
+        Update {
+            withdrawn: prefixes(nlri),
+            ..Update::default()
+        }
+    } else {
+        let mut u = Update::default();
+        u.attributes.mp_unreach = Some(MpUnreach {
+            family,
+            withdrawn: nlri,
+        });
+        u
+    }
+}
+
+fn announcement(family: Family, attributes: &PathAttributes, next_hop: NextHop, nlri: Vec<Nlri>) -> Update {
+    let mut attributes = attributes.clone();
+    match (family, next_hop.address) {
+        (Family::Ipv4Unicast, IpAddr::V4(v4)) => {
+            attributes.next_hop = Some(v4);
+            Update {
+                withdrawn: Vec::new(),
+                attributes,
+                nlri: prefixes(nlri),
+            }
+        }
+        _ => {
+            attributes.mp_reach = Some(MpReach { family, next_hop, nlri });
+            Update {
+                withdrawn: Vec::new(),
+                attributes,
+                nlri: Vec::new(),
+            }
+        }
+    }
+}
+
+fn prefixes(nlri: Vec<Nlri>) -> Vec<Prefix> {
+    nlri.into_iter()
+        .filter_map(|n| match n {
+            Nlri::Prefix(p) => Some(p),
+            _ => None,
+        })
+        .collect()
+}
+
+/// How many NLRI an UPDATE carries, wherever they are.
+fn nlri_count(u: &Update) -> usize {
+    u.withdrawn.len()
+        + u.nlri.len()
+        + u.attributes.mp_reach.as_ref().map_or(0, |m| m.nlri.len())
+        + u.attributes.mp_unreach.as_ref().map_or(0, |m| m.withdrawn.len())
+}
+
+/// Splits an UPDATE's NLRI in halves until each part fits the session's maximum message size.
+fn push_fitting(u: Update, caps: &SessionCaps, out: &mut Vec<Update>) -> Result<(), EncodeError> {
+    match Message::Update(u.clone()).encode(caps) {
+        Ok(_) => {
+            out.push(u);
+            Ok(())
+        }
+        Err(EncodeError::TooLong { .. }) if nlri_count(&u) > 1 => {
+            let (a, b) = split(u);
+            push_fitting(a, caps, out)?;
+            push_fitting(b, caps, out)
+        }
+        Err(e) => Err(e),
+    }
+}
+
+fn half<T>(v: &mut Vec<T>, o: &mut Vec<T>) {
+    let mid = v.len() / 2;
+    *o = v.split_off(mid);
+}
+
+fn split(mut u: Update) -> (Update, Update) {
+    let mut other = u.clone();
+    half(&mut u.withdrawn, &mut other.withdrawn);
+    half(&mut u.nlri, &mut other.nlri);
+    if let (Some(m), Some(o)) = (u.attributes.mp_reach.as_mut(), other.attributes.mp_reach.as_mut()) {
+        half(&mut m.nlri, &mut o.nlri);
+    }
+    if let (Some(m), Some(o)) = (u.attributes.mp_unreach.as_mut(), other.attributes.mp_unreach.as_mut()) {
+        half(&mut m.withdrawn, &mut o.withdrawn);
+    }
+    (u, other)
+}

@@ -1,0 +1,365 @@
+//! Loc-RIB (RFC 4271 §3.2, §9.1): every path to every destination and the best of them, fed by
+//! UPDATEs as the session decodes them, peers going down and graceful restart (RFC 4724).
+//!
+//! Every mutation returns the [`BestChange`]s it caused, one per key whose best path changed,
+//! so that whoever exports routes (to VRFs, peers, the data plane) reacts to changes only.
+
+use std::collections::BTreeMap;
+use std::net::Ipv4Addr;
+use std::sync::Arc;
+
+use super::adj_in::AdjRibIn;
+use super::decision::{self, DecisionConfig};
+use super::key::RouteKey;
+use super::path::{Path, PeerId, PeerInfo};
+use crate::attribute::{AsPath, NextHop, PathAttributes};
+use crate::family::Family;
+use crate::fsm::{Action, Time};
+use crate::message::{DecodedUpdate, RefreshSubtype};
+use crate::nlri::Nlri;
+
+/// The RIB's view of this speaker.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RibConfig {
+    pub decision: DecisionConfig,
+    pub router_id: Ipv4Addr,
+    /// The cluster id when this speaker is a route reflector (RFC 4456 §7); the router id is the
+    /// usual choice.
+    pub cluster_id: Option<Ipv4Addr>,
+}
+
+impl RibConfig {
+    pub fn new(local_as: u32, router_id: Ipv4Addr) -> RibConfig {
+        RibConfig {
+            decision: DecisionConfig::new(local_as),
+            router_id,
+            cluster_id: None,
+        }
+    }
+}
+
+/// The best path of `key` changed from `old_best` to `new_best` (`None`: no route).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BestChange {
+    pub key: RouteKey,
+    pub old_best: Option<Path>,
+    pub new_best: Option<Path>,
+}
+
+#[derive(Debug, Clone, Default)]
+struct Entry {
+    paths: Vec<Path>,
+    best: Option<Path>,
+}
+
+/// Adj-RIB-In and Loc-RIB of one speaker.
+#[derive(Debug, Clone)]
+pub struct Rib {
+    config: RibConfig,
+    entries: BTreeMap<RouteKey, Entry>,
+    adj_in: AdjRibIn,
+    peers: BTreeMap<PeerId, PeerInfo>,
+}
+
+/// Old best paths of the keys a mutation touched, to compare with the new ones at the end.
+#[derive(Default)]
+struct Touched(BTreeMap<RouteKey, Option<Path>>);
+
+impl Rib {
+    pub fn new(config: RibConfig) -> Rib {
+        let mut peers = BTreeMap::new();
+        peers.insert(
+            PeerId::LOCAL,
+            PeerInfo::local(config.decision.local_as, config.router_id),
+        );
+        Rib {
+            config,
+            entries: BTreeMap::new(),
+            adj_in: AdjRibIn::default(),
+            peers,
+        }
+    }
+
+    pub fn config(&self) -> &RibConfig {
+        &self.config
+    }
+
+    /// Registers a peer (on Established); its paths carry `info`.
+    pub fn peer_up(&mut self, peer: PeerId, info: PeerInfo) {
+        self.peers.insert(peer, info);
+    }
+
+    pub fn peer_info(&self, peer: PeerId) -> Option<&PeerInfo> {
+        self.peers.get(&peer)
+    }
+
+    /// Applies one UPDATE from `peer` (RFC 4271 §9): withdrawals, then announcements, each an
+    /// implicit withdrawal of the peer's previous path to the same key and path identifier.
+    /// Under RFC 7606 treat-as-withdraw the announced routes are withdrawn; an AFI/SAFI disable
+    /// removes the peer's routes of that family; an End-of-RIB marker flushes the peer's stale
+    /// routes of its family (RFC 4724 §4.2). Routes that loop (own AS in the AS_PATH from an
+    /// external peer, own router id as ORIGINATOR_ID, own cluster id in CLUSTER_LIST: RFC 4271
+    /// §9.1.2, RFC 4456 §8) are withdrawn as well. An unregistered peer's UPDATE is ignored.
+    pub fn apply_update(&mut self, peer: PeerId, decoded: &DecodedUpdate, now: Time) -> Vec<BestChange> {
+        let Some(info) = self.peers.get(&peer).copied() else {
+            return Vec::new();
+        };
+        if let Some(family) = decoded.update.end_of_rib_family() {
+            return self.end_of_rib(peer, family);
+        }
+        let mut touched = Touched::default();
+        for (afi, safi) in decoded.disabled_families() {
+            if let Some(family) = Family::from_afi_safi(afi, safi) {
+                for (key, path_id) in self.adj_in.paths_of(peer, Some(&[family])) {
+                    self.remove_path(&mut touched, peer, &key, path_id);
+                }
+            }
+        }
+        for nlri in decoded.withdrawals() {
+            self.remove_path(&mut touched, peer, &RouteKey::of(&nlri), nlri.path_id());
+        }
+        let update = &decoded.update;
+        let looped = self.loops(
+            &info,
+            update.attributes.effective_as_path().as_ref(),
+            &update.attributes,
+        );
+        if !decoded.treat_as_withdraw() {
+            // The real AS path and aggregator (RFC 6793 §4.2.3), so that a 2-octet peer's paths
+            // compare and loop-check like any other.
+            let attributes = Arc::new(PathAttributes {
+                next_hop: None,
+                mp_reach: None,
+                mp_unreach: None,
+                as_path: update.attributes.effective_as_path(),
+                aggregator: update.attributes.effective_aggregator(),
+                as4_path: None,
+                as4_aggregator: None,
+                ..update.attributes.clone()
+            });
+            let v4_hop = update.attributes.next_hop.map(|a| NextHop::new(a.into()));
+            let mp = update.attributes.mp_reach.as_ref();
+            let announced = update.nlri.iter().map(|p| (Nlri::Prefix(*p), v4_hop)).chain(
+                mp.into_iter()
+                    .flat_map(|m| m.nlri.iter().map(|n| (n.clone(), Some(m.next_hop)))),
+            );
+            for (nlri, next_hop) in announced {
+                let key = RouteKey::of(&nlri);
+                let path_id = nlri.path_id();
+                if looped {
+                    self.remove_path(&mut touched, peer, &key, path_id);
+                    continue;
+                }
+                let path = Path {
+                    peer,
+                    peer_info: info,
+                    nlri,
+                    attributes: attributes.clone(),
+                    next_hop,
+                    path_id,
+                    received_at: now,
+                    stale: false,
+                };
+                self.insert_path(&mut touched, path);
+            }
+        }
+        self.finish(touched)
+    }
+
+    /// Adds or replaces a path (a locally originated one, usually: `peer` [`PeerId::LOCAL`]).
+    pub fn insert(&mut self, path: Path) -> Vec<BestChange> {
+        let mut touched = Touched::default();
+        self.insert_path(&mut touched, path);
+        self.finish(touched)
+    }
+
+    /// Removes the path of `peer` to `key` with `path_id`.
+    pub fn remove(&mut self, peer: PeerId, key: &RouteKey, path_id: Option<u32>) -> Vec<BestChange> {
+        let mut touched = Touched::default();
+        self.remove_path(&mut touched, peer, key, path_id);
+        self.finish(touched)
+    }
+
+    /// What a session action means for the RIB: [`Action::Update`], [`Action::Down`] (withdraw
+    /// or keep as stale), [`Action::FlushStale`], and the enhanced route refresh markers of
+    /// RFC 7313 §4 (BoRR marks the peer's paths of the family stale, EoRR flushes those not
+    /// refreshed). Other actions change nothing.
+    pub fn on_session_action(&mut self, peer: PeerId, action: &Action, now: Time) -> Vec<BestChange> {
+        match action {
+            Action::Update { decoded } => self.apply_update(peer, decoded, now),
+            Action::Down { retain, .. } => self.peer_down(peer, retain),
+            Action::FlushStale { families, .. } => self.flush_stale(peer, families),
+            Action::RouteRefresh {
+                family,
+                subtype: RefreshSubtype::BeginningOfRefresh,
+            } => {
+                self.mark_stale(peer, &[*family]);
+                Vec::new()
+            }
+            Action::RouteRefresh {
+                family,
+                subtype: RefreshSubtype::EndOfRefresh,
+            } => self.flush_stale(peer, &[*family]),
+            _ => Vec::new(),
+        }
+    }
+
+    /// The session with `peer` went down: its paths of the `retain` families become stale
+    /// (graceful restart, RFC 4724 §4.2), the others are withdrawn.
+    pub fn peer_down(&mut self, peer: PeerId, retain: &[Family]) -> Vec<BestChange> {
+        self.mark_stale(peer, retain);
+        let mut touched = Touched::default();
+        for (key, path_id) in self.adj_in.paths_of(peer, None) {
+            if !retain.contains(&key.family()) {
+                self.remove_path(&mut touched, peer, &key, path_id);
+            }
+        }
+        self.finish(touched)
+    }
+
+    /// Marks the paths of `peer` in `families` stale; a later announcement refreshes each, and
+    /// [`Rib::flush_stale`] removes the rest. Best paths do not change.
+    pub fn mark_stale(&mut self, peer: PeerId, families: &[Family]) {
+        for (key, path_id) in self.adj_in.paths_of(peer, Some(families)) {
+            if let Some(e) = self.entries.get_mut(&key) {
+                if let Some(p) = e.paths.iter_mut().find(|p| p.peer == peer && p.path_id == path_id) {
+                    p.stale = true;
+                }
+                refresh_best_copy(e);
+            }
+        }
+    }
+
+    /// Removes the stale paths of `peer` in `families` (End-of-RIB, or the restart or stale
+    /// timer ran out: the FSM's `FlushStale`).
+    pub fn flush_stale(&mut self, peer: PeerId, families: &[Family]) -> Vec<BestChange> {
+        let mut touched = Touched::default();
+        for (key, path_id) in self.adj_in.paths_of(peer, Some(families)) {
+            let stale = self
+                .entries
+                .get(&key)
+                .and_then(|e| e.paths.iter().find(|p| p.peer == peer && p.path_id == path_id))
+                .is_some_and(|p| p.stale);
+            if stale {
+                self.remove_path(&mut touched, peer, &key, path_id);
+            }
+        }
+        self.finish(touched)
+    }
+
+    /// `peer` sent End-of-RIB for `family` (RFC 4724 §4.2): what was not refreshed goes.
+    pub fn end_of_rib(&mut self, peer: PeerId, family: Family) -> Vec<BestChange> {
+        self.flush_stale(peer, &[family])
+    }
+
+    pub fn best(&self, key: &RouteKey) -> Option<&Path> {
+        self.entries.get(key).and_then(|e| e.best.as_ref())
+    }
+
+    /// Every path to `key`, in no particular order.
+    pub fn paths(&self, key: &RouteKey) -> &[Path] {
+        self.entries.get(key).map_or(&[], |e| e.paths.as_slice())
+    }
+
+    /// Every key with its best path, in key order.
+    pub fn best_paths(&self) -> impl Iterator<Item = (&RouteKey, &Path)> {
+        self.entries.iter().filter_map(|(k, e)| e.best.as_ref().map(|b| (k, b)))
+    }
+
+    /// The paths `peer` sent of `family` (its Adj-RIB-In of that family).
+    pub fn paths_of_peer(&self, peer: PeerId, family: Family) -> Vec<&Path> {
+        self.adj_in
+            .paths_of(peer, Some(&[family]))
+            .into_iter()
+            .filter_map(|(key, path_id)| {
+                self.entries
+                    .get(&key)
+                    .and_then(|e| e.paths.iter().find(|p| p.peer == peer && p.path_id == path_id))
+            })
+            .collect()
+    }
+
+    /// How many paths `peer` has in the RIB.
+    pub fn path_count(&self, peer: PeerId) -> usize {
+        self.adj_in.count(peer)
+    }
+
+    /// Whether the path would loop back (RFC 4271 §9.1.2; RFC 4456 §8).
+    fn loops(&self, info: &PeerInfo, as_path: Option<&AsPath>, attrs: &PathAttributes) -> bool {
+        let own_as = self.config.decision.local_as;
+        let as_loop = info.is_ebgp() && as_path.is_some_and(|p| p.segments.iter().any(|s| s.asns.contains(&own_as)));
+        let originator_loop = attrs.originator_id == Some(self.config.router_id);
+        let cluster_loop = self.config.cluster_id.is_some_and(|c| attrs.cluster_list.contains(&c));
+        as_loop || originator_loop || cluster_loop
+    }
+
+    fn touch(&self, touched: &mut Touched, key: &RouteKey) {
+        if !touched.0.contains_key(key) {
+            touched.0.insert(key.clone(), self.best(key).cloned());
+        }
+    }
+
+    fn insert_path(&mut self, touched: &mut Touched, path: Path) {
+        let key = RouteKey::of(&path.nlri);
+        self.touch(touched, &key);
+        self.adj_in.insert(path.peer, key.clone(), path.path_id);
+        let entry = self.entries.entry(key).or_default();
+        match entry
+            .paths
+            .iter_mut()
+            .find(|p| p.peer == path.peer && p.path_id == path.path_id)
+        {
+            Some(old) => *old = path,
+            None => entry.paths.push(path),
+        }
+    }
+
+    fn remove_path(&mut self, touched: &mut Touched, peer: PeerId, key: &RouteKey, path_id: Option<u32>) {
+        self.touch(touched, key);
+        self.adj_in.remove(peer, key, path_id);
+        if let Some(e) = self.entries.get_mut(key) {
+            e.paths.retain(|p| !(p.peer == peer && p.path_id == path_id));
+        }
+    }
+
+    fn finish(&mut self, touched: Touched) -> Vec<BestChange> {
+        let ctx = self.config.decision;
+        let mut out = Vec::new();
+        for (key, old_best) in touched.0 {
+            let new_best = match self.entries.get_mut(&key) {
+                Some(e) => {
+                    e.best = decision::best(&e.paths, &ctx).cloned();
+                    e.best.clone()
+                }
+                None => None,
+            };
+            if self.entries.get(&key).is_some_and(|e| e.paths.is_empty()) {
+                self.entries.remove(&key);
+            }
+            let same = match (&old_best, &new_best) {
+                (Some(a), Some(b)) => a.same_route(b),
+                (None, None) => true,
+                _ => false,
+            };
+            if !same {
+                out.push(BestChange {
+                    key,
+                    old_best,
+                    new_best,
+                });
+            }
+        }
+        out
+    }
+}
+
+fn refresh_best_copy(e: &mut Entry) {
+    if let Some(best) = &e.best
+        && let Some(p) = e
+            .paths
+            .iter()
+            .find(|p| p.peer == best.peer && p.path_id == best.path_id)
+    {
+        e.best = Some(p.clone());
+    }
+}

@@ -1,0 +1,23 @@
+//! Routing information bases (RFC 4271 §3.2): Adj-RIB-In, Loc-RIB with the decision process
+//! (§9.1), Adj-RIB-Out with update packing, route reflection (RFC 4456), VRF import/export
+//! (RFC 4364 §4.3.5, RFC 9136) and route target constraint (RFC 4684).
+//!
+//! Sans-IO like the rest of the crate: the caller feeds decoded UPDATEs and the FSM's session
+//! events in, passes the time, and gets back best-path changes and UPDATEs to send.
+
+pub mod adj_in;
+pub mod adj_out;
+pub mod decision;
+pub mod key;
+pub mod loc;
+pub mod path;
+pub mod rtc;
+pub mod vrf;
+
+pub use adj_out::{AdjRibOut, OutPeerConfig, Outgoing};
+pub use decision::{DEFAULT_LOCAL_PREF, DecisionConfig, best, compare};
+pub use key::RouteKey;
+pub use loc::{BestChange, Rib, RibConfig};
+pub use path::{Path, PeerId, PeerInfo, PeerKind};
+pub use rtc::{RtFilter, membership_paths};
+pub use vrf::{ExportEncoding, Vrf, VrfChange, VrfRoute};
