@@ -113,3 +113,36 @@ impl ClusterTopology {
 fn host(net: Ipv4Net, n: u32) -> std::net::Ipv4Addr {
     std::net::Ipv4Addr::from(u32::from(net.network()) + n)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_example_topology_reads() {
+        let text = include_str!("../../../examples/lab/three-nodes.yaml");
+        let t = Topology::from_yaml(text, "three-nodes.yaml").unwrap();
+        assert_eq!(t.clusters[0].nodes.len(), 3);
+        assert_eq!(t.clusters[0].mtu, 9000);
+        assert_eq!(t.clusters[0].node_address(2).to_string(), "192.0.2.13");
+    }
+
+    #[test]
+    fn mistakes_are_named() {
+        let e = Topology::from_yaml(
+            "clusters:\n- name: a\n  underlay: 192.0.2.0/24\n  podCIDRs: []\n  serviceCIDRs: []\n  nodes: []\n",
+            "t.yaml",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("clusters[0].nodes: at least one node is required"), "{e}");
+        let e = Topology::from_yaml("clusters:\n- name: a\n  underlay: 192.0.2.0/24\n  podCIDRs: []\n  serviceCIDRs: []\n  nodes: [n]\n  mtu: 100\n", "t.yaml")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("clusters[0].mtu: 100 is out of range"), "{e}");
+        let e = Topology::from_yaml("clusters:\n- name: a\n  nodez: [n]\n", "t.yaml")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("nodez"), "{e}");
+    }
+}
