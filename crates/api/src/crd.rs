@@ -4,7 +4,7 @@
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use kube::CustomResourceExt;
 
-use crate::{Cluster, Node, VirtualNetwork, WorkloadEndpoint};
+use crate::{BGPPeer, Cluster, Node, VirtualNetwork, WorkloadEndpoint};
 
 pub fn definitions() -> Vec<CustomResourceDefinition> {
     vec![
@@ -12,6 +12,7 @@ pub fn definitions() -> Vec<CustomResourceDefinition> {
         VirtualNetwork::crd(),
         Node::crd(),
         WorkloadEndpoint::crd(),
+        BGPPeer::crd(),
     ]
 }
 
@@ -41,7 +42,8 @@ mod tests {
                 "clusters.weft.io",
                 "virtualnetworks.weft.io",
                 "nodes.weft.io",
-                "workloadendpoints.weft.io"
+                "workloadendpoints.weft.io",
+                "bgppeers.weft.io"
             ]
         );
         let vn = &crds[1];

@@ -15,6 +15,7 @@ pub enum Kind {
     Cluster,
     Node,
     WorkloadEndpoint,
+    BGPPeer,
 }
 
 struct KindInfo {
@@ -33,7 +34,7 @@ pub struct UnknownKind {
 }
 
 impl Kind {
-    pub const ALL: [Kind; 8] = [
+    pub const ALL: [Kind; 9] = [
         Kind::Namespace,
         Kind::Pod,
         Kind::Service,
@@ -42,6 +43,7 @@ impl Kind {
         Kind::Cluster,
         Kind::Node,
         Kind::WorkloadEndpoint,
+        Kind::BGPPeer,
     ];
 
     fn info(self) -> KindInfo {
@@ -54,6 +56,7 @@ impl Kind {
             Kind::Cluster => (crate::WEFT_API_VERSION, "clusters", &[], false),
             Kind::Node => (crate::WEFT_API_VERSION, "nodes", &["no"], false),
             Kind::WorkloadEndpoint => (crate::WEFT_API_VERSION, "workloadendpoints", &["wep"], true),
+            Kind::BGPPeer => (crate::WEFT_API_VERSION, "bgppeers", &["bgppeer"], false),
         };
         KindInfo {
             api_version,
@@ -73,6 +76,7 @@ impl Kind {
             Kind::Cluster => "Cluster",
             Kind::Node => "Node",
             Kind::WorkloadEndpoint => "WorkloadEndpoint",
+            Kind::BGPPeer => "BGPPeer",
         }
     }
 

@@ -5,6 +5,7 @@
 //! This crate is pure data: parsing manifests, validating them with errors that name the field, and
 //! deciding which virtual network a namespace is on. Storage and I/O live elsewhere.
 
+pub mod bgp_peer;
 pub mod cluster;
 pub mod crd;
 mod error;
@@ -19,6 +20,7 @@ pub mod virtual_network;
 pub mod wire;
 pub mod workload_endpoint;
 
+pub use bgp_peer::{BGPPeer, BGPPeerSpec, BGPPeerStatus};
 pub use cluster::{Cluster, ClusterSpec};
 pub use error::{FieldError, ManifestError};
 pub use kind::{Kind, UnknownKind};

@@ -98,6 +98,7 @@ pub fn decode(value: Value) -> Result<Resource, ManifestError> {
         Kind::Cluster => Resource::Cluster(typed(&value, &object)?),
         Kind::Node => Resource::Node(typed(&value, &object)?),
         Kind::WorkloadEndpoint => Resource::WorkloadEndpoint(typed(&value, &object)?),
+        Kind::BGPPeer => Resource::BGPPeer(typed(&value, &object)?),
     };
     let mut unknown = Vec::new();
     unknown_fields(&value, &resource.to_value(), String::new(), &mut unknown);

@@ -4,7 +4,7 @@ use k8s_openapi::api::core::v1::{Namespace, Pod, Service};
 use k8s_openapi::api::networking::v1::NetworkPolicy;
 use serde::{Serialize, Serializer};
 
-use crate::{Cluster, Kind, Node, ObjectMeta, VirtualNetwork, WorkloadEndpoint};
+use crate::{BGPPeer, Cluster, Kind, Node, ObjectMeta, VirtualNetwork, WorkloadEndpoint};
 
 /// Any object the controller stores, typed. Serializes to exactly the Kubernetes JSON/YAML form
 /// (with `apiVersion` and `kind`); parse one with [`crate::manifest`].
@@ -21,6 +21,7 @@ pub enum Resource {
     Cluster(Cluster),
     Node(Node),
     WorkloadEndpoint(WorkloadEndpoint),
+    BGPPeer(BGPPeer),
 }
 
 /// Where an object lives: kind, namespace (for namespaced kinds) and name.
@@ -86,6 +87,7 @@ macro_rules! each_kind {
             Resource::Cluster($inner) => $body,
             Resource::Node($inner) => $body,
             Resource::WorkloadEndpoint($inner) => $body,
+            Resource::BGPPeer($inner) => $body,
         }
     };
 }
@@ -101,6 +103,7 @@ impl Resource {
             Resource::Cluster(_) => Kind::Cluster,
             Resource::Node(_) => Kind::Node,
             Resource::WorkloadEndpoint(_) => Kind::WorkloadEndpoint,
+            Resource::BGPPeer(_) => Kind::BGPPeer,
         }
     }
 

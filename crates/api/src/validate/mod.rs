@@ -2,6 +2,7 @@
 //! spirit of the API server's field errors. Values are checked here; shape and types were checked
 //! when the manifest was decoded.
 
+mod bgp_peer;
 mod cluster;
 mod meta;
 pub mod names;
@@ -28,6 +29,7 @@ pub fn validate(resource: &Resource) -> Vec<FieldError> {
         Resource::Cluster(c) => cluster::validate(&c.spec, &mut errors),
         Resource::Node(n) => node::validate(&n.spec, &mut errors),
         Resource::WorkloadEndpoint(w) => node::validate_endpoint(&w.spec, &mut errors),
+        Resource::BGPPeer(p) => bgp_peer::validate(&p.spec, &mut errors),
     }
     errors.0
 }

@@ -22,6 +22,7 @@ fn headers(kind: Kind, wide: bool) -> Vec<&'static str> {
         Kind::Cluster => vec!["NAME", "AS", "POD-CIDRS", "SERVICE-CIDRS", "AGE"],
         Kind::Node => vec!["NAME", "VTEP", "ROUTER-MAC", "MTU", "AGE"],
         Kind::WorkloadEndpoint => vec!["NAME", "NODE", "NETWORK", "ADDRESSES", "AGE"],
+        Kind::BGPPeer => vec!["NAME", "ADDRESS", "AS", "FAMILIES", "STATE", "AGE"],
     };
     if wide {
         h.extend(match kind {
@@ -33,6 +34,7 @@ fn headers(kind: Kind, wide: bool) -> Vec<&'static str> {
             Kind::Cluster => vec!["ROUTER-ID", "DEFAULT-VNI"],
             Kind::Node => vec!["UNDERLAY", "AGENT"],
             Kind::WorkloadEndpoint => vec!["CONTAINER", "INTERFACE", "HOST-INTERFACE", "MAC"],
+            Kind::BGPPeer => vec!["LOCAL-ADDRESS", "MD5", "GTSM", "RR-CLIENT", "LAST-ERROR"],
         });
     }
     h
@@ -123,6 +125,21 @@ fn cells(resource: &Resource, wide: bool) -> Vec<String> {
             none_if_empty(w.spec.addresses.join(",")),
             age,
         ],
+        Resource::BGPPeer(p) => vec![
+            name,
+            p.spec.address.clone(),
+            p.spec.asn.to_string(),
+            if p.spec.families.is_empty() {
+                "l2vpn-evpn".into()
+            } else {
+                p.spec.families.join(",")
+            },
+            p.status
+                .as_ref()
+                .and_then(|s| s.state.clone())
+                .unwrap_or_else(|| "<unknown>".into()),
+            age,
+        ],
     };
     if wide {
         match resource {
@@ -174,6 +191,18 @@ fn cells(resource: &Resource, wide: bool) -> Vec<String> {
                 row.push(w.spec.interface.clone());
                 row.push(w.spec.host_interface.clone().unwrap_or_default());
                 row.push(w.spec.mac.clone().unwrap_or_default());
+            }
+            Resource::BGPPeer(p) => {
+                row.push(p.spec.local_address.clone().unwrap_or_else(|| "<auto>".into()));
+                row.push(if p.spec.password.is_some() { "yes" } else { "no" }.into());
+                row.push(
+                    p.spec
+                        .ttl_security_hops
+                        .map(|h| format!("{h} hops"))
+                        .unwrap_or_else(|| "off".into()),
+                );
+                row.push(if p.spec.route_reflector_client { "yes" } else { "no" }.into());
+                row.push(p.status.as_ref().and_then(|s| s.last_error.clone()).unwrap_or_default());
             }
         }
     }

@@ -67,6 +67,8 @@ fn keep_status(resource: &mut Resource, old: Option<&Resource>) {
         (Resource::Namespace(new), None) => new.status = None,
         (Resource::VirtualNetwork(new), Some(Resource::VirtualNetwork(old))) => new.status.clone_from(&old.status),
         (Resource::VirtualNetwork(new), None) => new.status = None,
+        (Resource::BGPPeer(new), Some(Resource::BGPPeer(old))) => new.status.clone_from(&old.status),
+        (Resource::BGPPeer(new), None) => new.status = None,
         _ => {}
     }
 }
@@ -233,7 +235,7 @@ pub(crate) fn before_delete(txn: &mut Txn, pools: &mut Pools, key: &ResourceKey)
                 )));
             }
         }
-        Kind::NetworkPolicy | Kind::Cluster | Kind::Node => {}
+        Kind::NetworkPolicy | Kind::Cluster | Kind::Node | Kind::BGPPeer => {}
     }
     Ok(())
 }
