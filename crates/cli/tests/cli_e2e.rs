@@ -138,7 +138,9 @@ fn weft_without_controller(dir: &std::path::Path, args: &[&str]) -> std::process
         .args(args))
 }
 
-const EXAMPLE_OBJECTS: [&str; 10] = [
+const EXAMPLE_OBJECTS: [&str; 12] = [
+    "bgppeer.weft.io/cloud-b",
+    "bgppeer.weft.io/dc-rr",
     "cluster.weft.io/cloud-a",
     "namespace/frontend",
     "namespace/other",
