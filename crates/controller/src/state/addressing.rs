@@ -218,7 +218,7 @@ pub(crate) fn missing_pool(pool: &str) -> ControllerError {
     }
 }
 
-/// A Cluster object's pools, for the singleton check.
+/// The Cluster object, if there is one (a controller serves one cluster).
 pub(crate) fn cluster_of(txn: &Txn) -> Result<Option<Cluster>, ControllerError> {
     Ok(txn.list(Kind::Cluster, None)?.into_iter().find_map(|r| match r {
         Resource::Cluster(c) => Some(c),
