@@ -1,0 +1,323 @@
+//! Weft's BGP speaker: the I/O around the Sans-IO session ([`weft_bgp::fsm::Session`]) and RIB
+//! ([`weft_bgp::rib`]) of `weft-bgp`.
+//!
+//! One owner task holds all state (the [`Rib`](weft_bgp::rib::Rib), every peer's session and
+//! Adj-RIB-Out, the locally originated routes) and drives time: it waits for commands from
+//! [`SpeakerHandle`]s, for I/O events from the listener and connection tasks, and for the earliest
+//! session timer or MRAI deadline; it feeds each to the session and carries out the actions. The
+//! listener and each connection's reader and writer are small tasks that only move octets.
+//!
+//! Sockets are made by a [`SocketFactory`], in the process's network namespace or in another one
+//! ([`Speaker::start_in_netns`]); TCP MD5 (RFC 2385) and GTSM (RFC 5082) are set per peer.
+
+use std::collections::BTreeMap;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::path::Path as FsPath;
+use std::time::Duration;
+
+use ipnet::IpNet;
+use tokio::sync::{mpsc, oneshot};
+use weft_bgp::attribute::PathAttributes;
+use weft_bgp::family::Family;
+use weft_bgp::fsm::{ConfigError, PeerConfig, SessionStatus, Time};
+use weft_bgp::nlri::{Nlri, Prefix};
+use weft_bgp::rib::{Path, PeerId, PeerInfo, RouteKey, Vrf};
+
+mod netns;
+mod owner;
+pub mod sockopt;
+
+pub use netns::SocketFactory;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("{what}: {source}")]
+    Io {
+        what: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("invalid peer configuration: {0}")]
+    Config(#[from] ConfigError),
+    #[error("invalid configuration: {0}")]
+    Invalid(String),
+    #[error("peer {0} is already configured")]
+    DuplicatePeer(IpAddr),
+    #[error("peer {0} is not configured")]
+    UnknownPeer(IpAddr),
+    #[error("the speaker has stopped")]
+    Stopped,
+}
+
+impl Error {
+    pub(crate) fn io(what: impl Into<String>, source: std::io::Error) -> Error {
+        Error::Io {
+            what: what.into(),
+            source,
+        }
+    }
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// The speaker as a whole.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SpeakerConfig {
+    pub local_as: u32,
+    pub router_id: Ipv4Addr,
+    /// Where to accept BGP connections (port 179 normally); empty: never accept.
+    pub listen: Vec<SocketAddr>,
+    /// Set to act as a route reflector (RFC 4456) with this cluster id.
+    pub cluster_id: Option<Ipv4Addr>,
+}
+
+impl SpeakerConfig {
+    /// Listens on 0.0.0.0:179.
+    pub fn new(local_as: u32, router_id: Ipv4Addr) -> SpeakerConfig {
+        SpeakerConfig {
+            local_as,
+            router_id,
+            listen: vec![SocketAddr::from((Ipv4Addr::UNSPECIFIED, 179))],
+            cluster_id: None,
+        }
+    }
+}
+
+/// One peer: the session's configuration ([`PeerConfig`], families included) and what the
+/// transport and the RIB need besides.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PeerSettings {
+    pub config: PeerConfig,
+    /// TCP MD5 signature key (RFC 2385), at most 80 octets.
+    pub password: Option<String>,
+    /// GTSM (RFC 5082): send with TTL 255, accept only TTL >= 254.
+    pub gtsm: bool,
+    /// A route reflector client (with [`SpeakerConfig::cluster_id`]).
+    pub rr_client: bool,
+    /// The source address of our connections to the peer; default: chosen by routing.
+    pub local_address: Option<IpAddr>,
+    /// Minimum interval between UPDATE batches (MRAI, RFC 4271 §9.2.1.1). Zero by default:
+    /// changes go out at once.
+    pub mrai: Duration,
+}
+
+impl PeerSettings {
+    pub fn new(config: PeerConfig) -> PeerSettings {
+        PeerSettings {
+            config,
+            password: None,
+            gtsm: false,
+            rr_client: false,
+            local_address: None,
+            mrai: Duration::ZERO,
+        }
+    }
+
+    pub fn password(mut self, password: &str) -> PeerSettings {
+        self.password = Some(password.to_string());
+        self
+    }
+
+    pub fn gtsm(mut self) -> PeerSettings {
+        self.gtsm = true;
+        self
+    }
+
+    pub fn rr_client(mut self) -> PeerSettings {
+        self.rr_client = true;
+        self
+    }
+
+    pub fn local_address(mut self, address: IpAddr) -> PeerSettings {
+        self.local_address = Some(address);
+        self
+    }
+
+    pub fn mrai(mut self, mrai: Duration) -> PeerSettings {
+        self.mrai = mrai;
+        self
+    }
+}
+
+/// Route counts of one family of one peer.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PrefixCounts {
+    /// Paths held from the peer (Adj-RIB-In).
+    pub received: usize,
+    /// Of those, the ones that are the best path.
+    pub accepted: usize,
+    /// Routes advertised to the peer.
+    pub sent: usize,
+}
+
+/// A peer as `show bgp neighbors` shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PeerStatus {
+    pub address: IpAddr,
+    pub remote_as: u32,
+    pub session: SessionStatus,
+    pub prefixes: BTreeMap<Family, PrefixCounts>,
+}
+
+/// The best path to one destination.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RouteEntry {
+    pub key: RouteKey,
+    /// The peer's address; `None` for a route this speaker originates.
+    pub from: Option<IpAddr>,
+    pub path: Path,
+}
+
+impl RouteEntry {
+    pub fn next_hop(&self) -> Option<IpAddr> {
+        self.path.next_hop.map(|h| h.address)
+    }
+
+    /// The AS numbers of the AS_PATH, in order (sets flattened).
+    pub fn as_path(&self) -> Vec<u32> {
+        self.path
+            .attributes
+            .as_path
+            .as_ref()
+            .map(|p| p.segments.iter().flat_map(|s| s.asns.iter().copied()).collect())
+            .unwrap_or_default()
+    }
+}
+
+pub(crate) enum Command {
+    AddPeer(Box<PeerSettings>, oneshot::Sender<Result<()>>),
+    RemovePeer(IpAddr, oneshot::Sender<Result<()>>),
+    Announce(Box<Path>, oneshot::Sender<()>),
+    Withdraw(RouteKey, oneshot::Sender<bool>),
+    PeerStatus(oneshot::Sender<Vec<PeerStatus>>),
+    Routes(Option<Family>, oneshot::Sender<Vec<RouteEntry>>),
+    Shutdown(oneshot::Sender<()>),
+}
+
+/// Starts speakers.
+pub struct Speaker;
+
+impl Speaker {
+    /// A speaker whose sockets live in the process's network namespace.
+    pub async fn start(config: SpeakerConfig) -> Result<SpeakerHandle> {
+        Speaker::start_with(SocketFactory::current(), config).await
+    }
+
+    /// A speaker whose sockets (listener and connections) live in the network namespace at
+    /// `path` (`/var/run/netns/NAME`); the process itself stays where it is.
+    pub async fn start_in_netns(path: impl AsRef<FsPath>, config: SpeakerConfig) -> Result<SpeakerHandle> {
+        let path = path.as_ref();
+        let factory = SocketFactory::in_netns(path).map_err(|e| Error::io(format!("opening {}", path.display()), e))?;
+        Speaker::start_with(factory, config).await
+    }
+
+    /// A speaker with sockets from `factory`. Needs a tokio runtime with I/O and time enabled.
+    pub async fn start_with(factory: SocketFactory, config: SpeakerConfig) -> Result<SpeakerHandle> {
+        if config.router_id.is_unspecified() || config.local_as == 0 {
+            return Err(Error::Invalid("router id 0.0.0.0 or AS 0".into()));
+        }
+        let tx = owner::spawn(factory, config.clone()).await?;
+        Ok(SpeakerHandle {
+            tx,
+            local_as: config.local_as,
+            router_id: config.router_id,
+        })
+    }
+}
+
+/// Talks to a running speaker; cheap to clone. The speaker stops on [`SpeakerHandle::shutdown`]
+/// or when every handle is gone.
+#[derive(Debug, Clone)]
+pub struct SpeakerHandle {
+    tx: mpsc::UnboundedSender<Command>,
+    local_as: u32,
+    router_id: Ipv4Addr,
+}
+
+impl SpeakerHandle {
+    async fn ask<T>(&self, make: impl FnOnce(oneshot::Sender<T>) -> Command) -> Result<T> {
+        let (tx, rx) = oneshot::channel();
+        self.tx.send(make(tx)).map_err(|_| Error::Stopped)?;
+        rx.await.map_err(|_| Error::Stopped)
+    }
+
+    /// Adds a peer and starts its session.
+    pub async fn add_peer(&self, settings: PeerSettings) -> Result<()> {
+        self.ask(|tx| Command::AddPeer(Box::new(settings), tx)).await?
+    }
+
+    /// Stops the session (Cease / Administrative Shutdown) and forgets the peer and its routes.
+    pub async fn remove_peer(&self, address: IpAddr) -> Result<()> {
+        self.ask(|tx| Command::RemovePeer(address, tx)).await?
+    }
+
+    /// Originates a route: any NLRI (IPv4/IPv6 unicast, VPN, EVPN) with these attributes
+    /// (without NEXT_HOP / MP_REACH_NLRI). `next_hop` `None`: this speaker's address on each
+    /// session. Replaces an earlier announcement of the same destination.
+    pub async fn announce(&self, nlri: Nlri, attributes: PathAttributes, next_hop: Option<IpAddr>) -> Result<()> {
+        let path = Path {
+            peer: PeerId::LOCAL,
+            peer_info: PeerInfo::local(self.local_as, self.router_id),
+            nlri,
+            attributes: std::sync::Arc::new(attributes),
+            next_hop: next_hop.map(weft_bgp::NextHop::new),
+            path_id: None,
+            received_at: Time::ZERO,
+            stale: false,
+        };
+        self.ask(|tx| Command::Announce(Box::new(path), tx)).await
+    }
+
+    /// Originates a unicast prefix with ORIGIN IGP and an empty AS_PATH, next hop self.
+    pub async fn announce_prefix(&self, prefix: IpNet) -> Result<()> {
+        let attributes = PathAttributes {
+            origin: Some(weft_bgp::Origin::Igp),
+            as_path: Some(weft_bgp::AsPath::default()),
+            ..PathAttributes::default()
+        };
+        self.announce(Nlri::Prefix(Prefix::new(prefix)), attributes, None).await
+    }
+
+    /// Exports a prefix of a VRF as a VPN or EVPN type 5 route (the VRF's RD, export route
+    /// targets and encoding, [`Vrf::export_path`]).
+    pub async fn announce_vrf(&self, vrf: &Vrf, prefix: IpNet, next_hop: IpAddr) -> Result<()> {
+        let path = vrf.export_path(prefix, next_hop, self.local_as, self.router_id, Time::ZERO);
+        self.ask(|tx| Command::Announce(Box::new(path), tx)).await
+    }
+
+    /// Withdraws a route this speaker originated; false when there was none.
+    pub async fn withdraw(&self, key: RouteKey) -> Result<bool> {
+        self.ask(|tx| Command::Withdraw(key, tx)).await
+    }
+
+    pub async fn withdraw_prefix(&self, prefix: IpNet) -> Result<bool> {
+        self.withdraw(RouteKey::Prefix(prefix)).await
+    }
+
+    pub async fn withdraw_vrf(&self, vrf: &Vrf, prefix: IpNet) -> Result<bool> {
+        self.withdraw(vrf.export_key(prefix)).await
+    }
+
+    pub async fn peer_status(&self) -> Result<Vec<PeerStatus>> {
+        self.ask(Command::PeerStatus).await
+    }
+
+    /// The status of one peer.
+    pub async fn peer(&self, address: IpAddr) -> Result<PeerStatus> {
+        self.peer_status()
+            .await?
+            .into_iter()
+            .find(|p| p.address == address)
+            .ok_or(Error::UnknownPeer(address))
+    }
+
+    /// The best path of every destination of `family` (all families with `None`).
+    pub async fn routes(&self, family: Option<Family>) -> Result<Vec<RouteEntry>> {
+        self.ask(|tx| Command::Routes(family, tx)).await
+    }
+
+    /// Stops every session (Cease / Administrative Shutdown), closes the listener, ends the task.
+    pub async fn shutdown(&self) -> Result<()> {
+        self.ask(Command::Shutdown).await
+    }
+}

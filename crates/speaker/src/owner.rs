@@ -1,0 +1,674 @@
+//! The owner task: every session, the RIB and the Adj-RIBs-Out, driven by commands, I/O events
+//! and timers; plus the listener and connection tasks, which only move octets.
+
+use std::collections::{BTreeMap, HashMap};
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+use tokio::time::Instant;
+use weft_bgp::family::Family;
+use weft_bgp::fsm::{Action, ConnId, Input, Level, Session, Time};
+use weft_bgp::message::RefreshSubtype;
+use weft_bgp::nlri::Nlri;
+use weft_bgp::rib::{
+    AdjRibOut, BestChange, OutPeerConfig, PeerId, PeerInfo, PeerKind, Rib, RibConfig, RouteKey, RtFilter,
+};
+
+use crate::netns::SocketFactory;
+use crate::sockopt;
+use crate::{Command, Error, PeerSettings, PeerStatus, PrefixCounts, Result, RouteEntry, SpeakerConfig};
+
+/// What the listener and connection tasks report.
+enum Event {
+    Accepted(TcpStream, SocketAddr),
+    Connected {
+        peer: PeerId,
+        conn: ConnId,
+        stream: TcpStream,
+    },
+    ConnectFailed {
+        peer: PeerId,
+        conn: ConnId,
+        error: String,
+    },
+    Bytes {
+        peer: PeerId,
+        conn: ConnId,
+        data: Vec<u8>,
+    },
+    Closed {
+        peer: PeerId,
+        conn: ConnId,
+        error: Option<String>,
+    },
+}
+
+struct Conn {
+    /// Octets to write; dropping it makes the writer flush and close.
+    tx: mpsc::UnboundedSender<Vec<u8>>,
+    reader: JoinHandle<()>,
+    local: SocketAddr,
+}
+
+struct PeerState {
+    id: PeerId,
+    settings: PeerSettings,
+    session: Session,
+    adj_out: Option<AdjRibOut>,
+    conns: HashMap<ConnId, Conn>,
+    pending: HashMap<ConnId, JoinHandle<()>>,
+    next_incoming: u64,
+    /// The peer asked for our routes again (RFC 2918); done once nothing else is queued.
+    refresh_requested: bool,
+}
+
+struct Owner {
+    config: SpeakerConfig,
+    factory: SocketFactory,
+    start: Instant,
+    rib: Rib,
+    peers: BTreeMap<PeerId, PeerState>,
+    by_addr: HashMap<IpAddr, PeerId>,
+    next_id: u32,
+    listeners: Vec<Arc<TcpListener>>,
+    accept_tasks: Vec<JoinHandle<()>>,
+    events: mpsc::UnboundedSender<Event>,
+}
+
+/// Binds the listeners and starts the owner task.
+pub(crate) async fn spawn(factory: SocketFactory, config: SpeakerConfig) -> Result<mpsc::UnboundedSender<Command>> {
+    let (ev_tx, ev_rx) = mpsc::unbounded_channel();
+    let mut listeners = Vec::new();
+    let mut accept_tasks = Vec::new();
+    for addr in &config.listen {
+        let listener = Arc::new(listen(&factory, *addr).await?);
+        let l = listener.clone();
+        let tx = ev_tx.clone();
+        accept_tasks.push(tokio::spawn(async move {
+            loop {
+                match l.accept().await {
+                    Ok((stream, remote)) => {
+                        if tx.send(Event::Accepted(stream, remote)).is_err() {
+                            break;
+                        }
+                    }
+                    Err(e) => {
+                        tracing::warn!("accept: {e}");
+                        tokio::time::sleep(Duration::from_millis(100)).await;
+                    }
+                }
+            }
+        }));
+        listeners.push(listener);
+    }
+    let mut rib_config = RibConfig::new(config.local_as, config.router_id);
+    rib_config.cluster_id = config.cluster_id;
+    let owner = Owner {
+        rib: Rib::new(rib_config),
+        config,
+        factory,
+        start: Instant::now(),
+        peers: BTreeMap::new(),
+        by_addr: HashMap::new(),
+        next_id: 1,
+        listeners,
+        accept_tasks,
+        events: ev_tx,
+    };
+    let (cmd_tx, cmd_rx) = mpsc::unbounded_channel();
+    tokio::spawn(owner.run(cmd_rx, ev_rx));
+    Ok(cmd_tx)
+}
+
+async fn listen(factory: &SocketFactory, addr: SocketAddr) -> Result<TcpListener> {
+    let what = || format!("listening on {addr}");
+    let f = factory.clone();
+    let socket = tokio::task::spawn_blocking(move || f.tcp_socket(addr.is_ipv6()))
+        .await
+        .map_err(|e| Error::io(what(), std::io::Error::other(e)))?
+        .map_err(|e| Error::io(what(), e))?;
+    socket.set_reuseaddr(true).map_err(|e| Error::io(what(), e))?;
+    if addr.is_ipv6() {
+        sockopt::set_v6only(&socket).map_err(|e| Error::io(what(), e))?;
+    }
+    socket.bind(addr).map_err(|e| Error::io(what(), e))?;
+    socket.listen(128).map_err(|e| Error::io(what(), e))
+}
+
+/// Starts the reader and writer tasks of a connected stream.
+fn start_conn(events: &mpsc::UnboundedSender<Event>, peer: PeerId, conn: ConnId, stream: TcpStream) -> Conn {
+    let local = stream
+        .local_addr()
+        .unwrap_or_else(|_| SocketAddr::from(([0, 0, 0, 0], 0)));
+    let _ = stream.set_nodelay(true);
+    let (mut rd, mut wr) = stream.into_split();
+    let (tx, mut rx) = mpsc::unbounded_channel::<Vec<u8>>();
+    let ev = events.clone();
+    let reader = tokio::spawn(async move {
+        let mut buf = vec![0u8; 65536];
+        loop {
+            match rd.read(&mut buf).await {
+                Ok(0) => {
+                    let _ = ev.send(Event::Closed {
+                        peer,
+                        conn,
+                        error: None,
+                    });
+                    break;
+                }
+                Ok(n) => {
+                    let data = buf.get(..n).unwrap_or_default().to_vec();
+                    if ev.send(Event::Bytes { peer, conn, data }).is_err() {
+                        break;
+                    }
+                }
+                Err(e) => {
+                    let _ = ev.send(Event::Closed {
+                        peer,
+                        conn,
+                        error: Some(e.to_string()),
+                    });
+                    break;
+                }
+            }
+        }
+    });
+    tokio::spawn(async move {
+        while let Some(bytes) = rx.recv().await {
+            if wr.write_all(&bytes).await.is_err() {
+                return;
+            }
+        }
+        let _ = wr.shutdown().await;
+    });
+    Conn { tx, reader, local }
+}
+
+/// Opens an outgoing connection: socket in the factory's namespace, MD5 and GTSM set, bound to the
+/// source address, then connected.
+async fn connect(factory: SocketFactory, settings: PeerSettings) -> std::io::Result<TcpStream> {
+    let remote = settings.config.remote_addr;
+    let ipv6 = remote.is_ipv6();
+    let socket = tokio::task::spawn_blocking(move || factory.tcp_socket(ipv6))
+        .await
+        .map_err(std::io::Error::other)??;
+    if let Some(pw) = &settings.password {
+        sockopt::set_md5(&socket, remote, Some(pw))?;
+    }
+    if settings.gtsm {
+        sockopt::set_gtsm(&socket, ipv6, 254)?;
+    }
+    if let Some(local) = settings.local_address {
+        socket.bind(SocketAddr::new(local, 0))?;
+    }
+    let timeout = settings.config.connect_retry;
+    match tokio::time::timeout(timeout, socket.connect(SocketAddr::new(remote, 179))).await {
+        Ok(r) => r,
+        Err(_) => Err(std::io::Error::new(std::io::ErrorKind::TimedOut, "connect timed out")),
+    }
+}
+
+fn log(level: Level, message: &str) {
+    match level {
+        Level::Debug => tracing::debug!("{message}"),
+        Level::Info => tracing::info!("{message}"),
+        Level::Warn => tracing::warn!("{message}"),
+        Level::Error => tracing::error!("{message}"),
+    }
+}
+
+impl Owner {
+    fn now(&self) -> Time {
+        Time::since(self.start.into_std(), Instant::now().into_std())
+    }
+
+    async fn run(mut self, mut commands: mpsc::UnboundedReceiver<Command>, mut events: mpsc::UnboundedReceiver<Event>) {
+        loop {
+            let deadline = self.next_deadline();
+            let start = self.start;
+            let sleep = async move {
+                match deadline {
+                    Some(t) => tokio::time::sleep_until(start + Duration::from_millis(t.as_millis())).await,
+                    None => std::future::pending().await,
+                }
+            };
+            tokio::select! {
+                cmd = commands.recv() => match cmd {
+                    Some(Command::Shutdown(done)) => {
+                        self.shutdown();
+                        let _ = done.send(());
+                        return;
+                    }
+                    Some(cmd) => self.command(cmd),
+                    None => {
+                        self.shutdown();
+                        return;
+                    }
+                },
+                Some(ev) = events.recv() => self.event(ev),
+                () = sleep => {
+                    let ids: Vec<PeerId> = self.peers.keys().copied().collect();
+                    for id in ids {
+                        self.drive(id, Input::Tick);
+                    }
+                }
+            }
+            self.send_updates();
+        }
+    }
+
+    fn next_deadline(&self) -> Option<Time> {
+        self.peers
+            .values()
+            .flat_map(|p| {
+                [
+                    p.session.next_deadline(),
+                    p.adj_out.as_ref().and_then(AdjRibOut::next_due),
+                ]
+            })
+            .flatten()
+            .min()
+    }
+
+    fn shutdown(&mut self) {
+        let ids: Vec<PeerId> = self.peers.keys().copied().collect();
+        for id in ids {
+            self.drive(id, Input::Stop { notification: None });
+            if let Some(p) = self.peers.remove(&id) {
+                for (_, t) in p.pending {
+                    t.abort();
+                }
+                for (_, c) in p.conns {
+                    c.reader.abort();
+                }
+            }
+        }
+        for t in &self.accept_tasks {
+            t.abort();
+        }
+        self.listeners.clear();
+    }
+
+    fn command(&mut self, cmd: Command) {
+        match cmd {
+            Command::AddPeer(settings, reply) => {
+                let _ = reply.send(self.add_peer(*settings));
+            }
+            Command::RemovePeer(addr, reply) => {
+                let _ = reply.send(self.remove_peer(addr));
+            }
+            Command::Announce(path, reply) => {
+                let mut path = *path;
+                path.received_at = self.now();
+                let changes = self.rib.insert(path);
+                self.propagate(&changes);
+                let _ = reply.send(());
+            }
+            Command::Withdraw(key, reply) => {
+                let had = self.rib.paths(&key).iter().any(|p| p.peer == PeerId::LOCAL);
+                let changes = self.rib.remove(PeerId::LOCAL, &key, None);
+                self.propagate(&changes);
+                let _ = reply.send(had);
+            }
+            Command::PeerStatus(reply) => {
+                let _ = reply.send(self.peer_status());
+            }
+            Command::Routes(family, reply) => {
+                let routes = self
+                    .rib
+                    .best_paths()
+                    .filter(|(k, _)| family.is_none_or(|f| k.family() == f))
+                    .map(|(k, p)| RouteEntry {
+                        key: k.clone(),
+                        from: (p.peer != PeerId::LOCAL).then_some(p.peer_info.address),
+                        path: p.clone(),
+                    })
+                    .collect();
+                let _ = reply.send(routes);
+            }
+            Command::Shutdown(_) => {}
+        }
+    }
+
+    fn add_peer(&mut self, settings: PeerSettings) -> Result<()> {
+        let addr = settings.config.remote_addr.to_canonical();
+        if self.by_addr.contains_key(&addr) {
+            return Err(Error::DuplicatePeer(addr));
+        }
+        if let Some(pw) = &settings.password
+            && (pw.is_empty() || pw.len() > sockopt::MD5_MAX_KEY_LEN)
+        {
+            return Err(Error::Invalid(format!("TCP MD5 password for {addr}: 1 to 80 octets")));
+        }
+        let session = Session::new(settings.config.clone())?;
+        for l in &self.listeners {
+            let family_matches = l.local_addr().is_ok_and(|a| a.is_ipv6() == addr.is_ipv6());
+            if family_matches && let Some(pw) = &settings.password {
+                sockopt::set_md5(l.as_ref(), addr, Some(pw))
+                    .map_err(|e| Error::io(format!("setting the TCP MD5 key for {addr}"), e))?;
+            }
+        }
+        let id = PeerId(self.next_id);
+        self.next_id += 1;
+        let passive = settings.config.passive;
+        self.peers.insert(
+            id,
+            PeerState {
+                id,
+                settings,
+                session,
+                adj_out: None,
+                conns: HashMap::new(),
+                pending: HashMap::new(),
+                next_incoming: 1,
+                refresh_requested: false,
+            },
+        );
+        self.by_addr.insert(addr, id);
+        self.drive(id, Input::Start { passive });
+        Ok(())
+    }
+
+    fn remove_peer(&mut self, addr: IpAddr) -> Result<()> {
+        let addr = addr.to_canonical();
+        let id = self.by_addr.remove(&addr).ok_or(Error::UnknownPeer(addr))?;
+        self.drive(id, Input::Stop { notification: None });
+        if let Some(p) = self.peers.remove(&id) {
+            for (_, t) in p.pending {
+                t.abort();
+            }
+            for (_, c) in p.conns {
+                c.reader.abort();
+            }
+            if p.settings.password.is_some() {
+                for l in &self.listeners {
+                    let _ = sockopt::set_md5(l.as_ref(), addr, None);
+                }
+            }
+        }
+        // Whatever the peer left behind (Down normally removed it all).
+        let changes = self.rib.peer_down(id, &[]);
+        self.propagate(&changes);
+        Ok(())
+    }
+
+    fn event(&mut self, ev: Event) {
+        match ev {
+            Event::Accepted(stream, remote) => self.accepted(stream, remote),
+            Event::Connected { peer, conn, stream } => {
+                let Some(p) = self.peers.get_mut(&peer) else { return };
+                if p.pending.remove(&conn).is_none() {
+                    return; // abandoned meanwhile
+                }
+                let c = start_conn(&self.events, peer, conn, stream);
+                p.conns.insert(conn, c);
+                self.drive(peer, Input::TcpConnected { connection: conn });
+            }
+            Event::ConnectFailed { peer, conn, error } => {
+                let Some(p) = self.peers.get_mut(&peer) else { return };
+                if p.pending.remove(&conn).is_none() {
+                    return;
+                }
+                tracing::debug!("peer {}: {conn} failed: {error}", p.settings.config.remote_addr);
+                self.drive(peer, Input::TcpFailed { connection: conn });
+            }
+            Event::Bytes { peer, conn, data } => {
+                if self.peers.get(&peer).is_some_and(|p| p.conns.contains_key(&conn)) {
+                    self.drive(peer, Input::Bytes { connection: conn, data });
+                }
+            }
+            Event::Closed { peer, conn, error } => {
+                let Some(p) = self.peers.get_mut(&peer) else { return };
+                if p.conns.remove(&conn).is_none() {
+                    return;
+                }
+                let input = match error {
+                    Some(e) => {
+                        tracing::debug!("peer {}: {conn} broke: {e}", p.settings.config.remote_addr);
+                        Input::TcpFailed { connection: conn }
+                    }
+                    None => Input::TcpClosed { connection: conn },
+                };
+                self.drive(peer, input);
+            }
+        }
+    }
+
+    fn accepted(&mut self, stream: TcpStream, remote: SocketAddr) {
+        let addr = remote.ip().to_canonical();
+        let Some(&id) = self.by_addr.get(&addr) else {
+            tracing::info!("closing a connection from {remote}: not a configured peer");
+            return;
+        };
+        let Some(p) = self.peers.get_mut(&id) else { return };
+        if p.settings.gtsm
+            && let Err(e) = sockopt::set_gtsm(&stream, remote.is_ipv6(), 254)
+        {
+            tracing::warn!("peer {addr}: GTSM on the accepted connection: {e}");
+            return;
+        }
+        let conn = ConnId::Incoming(p.next_incoming);
+        p.next_incoming += 1;
+        let c = start_conn(&self.events, id, conn, stream);
+        p.conns.insert(conn, c);
+        self.drive(id, Input::TcpConnected { connection: conn });
+    }
+
+    /// Feeds one input to a peer's session and carries out what it asks.
+    fn drive(&mut self, id: PeerId, input: Input) {
+        let now = self.now();
+        let Some(p) = self.peers.get_mut(&id) else { return };
+        let actions = p.session.handle(now, input);
+        for action in actions {
+            self.execute(id, action, now);
+        }
+    }
+
+    fn execute(&mut self, id: PeerId, action: Action, now: Time) {
+        let Some(p) = self.peers.get_mut(&id) else { return };
+        match action {
+            Action::Connect { connection } => {
+                let factory = self.factory.clone();
+                let settings = p.settings.clone();
+                let events = self.events.clone();
+                let task = tokio::spawn(async move {
+                    let ev = match connect(factory, settings).await {
+                        Ok(stream) => Event::Connected {
+                            peer: id,
+                            conn: connection,
+                            stream,
+                        },
+                        Err(e) => Event::ConnectFailed {
+                            peer: id,
+                            conn: connection,
+                            error: e.to_string(),
+                        },
+                    };
+                    let _ = events.send(ev);
+                });
+                p.pending.insert(connection, task);
+            }
+            Action::Send { connection, bytes } => {
+                if let Some(c) = p.conns.get(&connection) {
+                    let _ = c.tx.send(bytes);
+                }
+            }
+            Action::Close { connection } => {
+                if let Some(c) = p.conns.remove(&connection) {
+                    // The writer flushes what is queued and closes once `tx` is gone.
+                    c.reader.abort();
+                }
+                if let Some(t) = p.pending.remove(&connection) {
+                    t.abort();
+                }
+            }
+            Action::StateChanged { from, to } => {
+                tracing::info!("peer {}: {from} -> {to}", p.settings.config.remote_addr);
+            }
+            Action::Log { level, message } => log(level, &message),
+            Action::Established { negotiated, .. } => {
+                let local = p
+                    .session
+                    .established_connection()
+                    .and_then(|c| p.conns.get(&c))
+                    .map(|c| c.local.ip().to_canonical())
+                    .or(p.settings.local_address)
+                    .unwrap_or(std::net::IpAddr::V4(self.config.router_id));
+                let info = PeerInfo {
+                    address: p.settings.config.remote_addr.to_canonical(),
+                    asn: negotiated.peer_as,
+                    router_id: negotiated.peer_id,
+                    kind: if negotiated.internal {
+                        PeerKind::Ibgp
+                    } else {
+                        PeerKind::Ebgp
+                    },
+                    rr_client: p.settings.rr_client,
+                };
+                let out = OutPeerConfig {
+                    peer: id,
+                    info,
+                    local_as: self.config.local_as,
+                    router_id: self.config.router_id,
+                    cluster_id: self.config.cluster_id,
+                    local_address: local,
+                    caps: negotiated.send_caps().clone(),
+                    families: negotiated.families.clone(),
+                    mrai: p.settings.mrai,
+                    default_local_pref: self.rib.config().decision.default_local_pref,
+                };
+                self.rib.peer_up(id, info);
+                let mut adj = AdjRibOut::new(out);
+                if negotiated.families.contains(&Family::RtConstraint) {
+                    // RFC 4684: VPN and EVPN routes only for the route targets the peer asks for.
+                    adj.set_rt_filter(Some(RtFilter::of_peer(&self.rib, id)), &self.rib);
+                }
+                adj.initial_dump(&self.rib);
+                p.adj_out = Some(adj);
+                p.refresh_requested = false;
+            }
+            Action::Down { ref reason, .. } => {
+                tracing::info!("peer {}: down: {reason}", p.settings.config.remote_addr);
+                p.adj_out = None;
+                let changes = self.rib.on_session_action(id, &action, now);
+                self.propagate(&changes);
+            }
+            Action::RouteRefresh {
+                subtype: RefreshSubtype::Request,
+                ..
+            } => {
+                p.refresh_requested = true;
+            }
+            Action::Update { ref decoded } => {
+                let rtc = decoded
+                    .update
+                    .announced()
+                    .iter()
+                    .chain(decoded.update.withdrawn_nlri().iter())
+                    .any(|n| matches!(n, Nlri::Rtc(_)));
+                let changes = self.rib.on_session_action(id, &action, now);
+                self.propagate(&changes);
+                if rtc
+                    && let Some(adj) = self.peers.get_mut(&id).and_then(|p| p.adj_out.as_mut())
+                    && adj.config().families.contains(&Family::RtConstraint)
+                {
+                    adj.set_rt_filter(Some(RtFilter::of_peer(&self.rib, id)), &self.rib);
+                }
+            }
+            Action::FlushStale { .. } | Action::RouteRefresh { .. } => {
+                let changes = self.rib.on_session_action(id, &action, now);
+                self.propagate(&changes);
+            }
+        }
+    }
+
+    fn propagate(&mut self, changes: &[BestChange]) {
+        if changes.is_empty() {
+            return;
+        }
+        for p in self.peers.values_mut() {
+            if let Some(adj) = &mut p.adj_out {
+                adj.best_changed(changes);
+            }
+        }
+    }
+
+    /// Hands every due batch of UPDATEs to its session.
+    fn send_updates(&mut self) {
+        let now = self.now();
+        for p in self.peers.values_mut() {
+            let Some(adj) = p.adj_out.as_mut() else { continue };
+            if p.refresh_requested && !adj.has_pending() {
+                // RFC 2918: advertise the Adj-RIB-Out again: a fresh one dumps every route (and
+                // End-of-RIB markers, which the peer ignores outside a restart).
+                p.refresh_requested = false;
+                let mut fresh = AdjRibOut::new(adj.config().clone());
+                if fresh.config().families.contains(&Family::RtConstraint) {
+                    fresh.set_rt_filter(Some(RtFilter::of_peer(&self.rib, p.id)), &self.rib);
+                }
+                fresh.initial_dump(&self.rib);
+                *adj = fresh;
+            }
+        }
+        let due: Vec<PeerId> = self
+            .peers
+            .values()
+            .filter(|p| p.adj_out.as_ref().is_some_and(|a| a.due(now)))
+            .map(|p| p.id)
+            .collect();
+        for id in due {
+            let Some(adj) = self.peers.get_mut(&id).and_then(|p| p.adj_out.as_mut()) else {
+                continue;
+            };
+            match adj.take_updates(now) {
+                Ok(updates) => {
+                    for u in updates {
+                        self.drive(id, Input::SendUpdate(Box::new(u)));
+                    }
+                }
+                Err(e) => tracing::error!("peer {id:?}: cannot encode UPDATEs: {e}"),
+            }
+        }
+    }
+
+    fn peer_status(&self) -> Vec<PeerStatus> {
+        self.peers
+            .values()
+            .map(|p| {
+                let mut prefixes = BTreeMap::new();
+                for family in p.settings.config.local_families() {
+                    let paths = self.rib.paths_of_peer(p.id, family);
+                    let accepted = paths
+                        .iter()
+                        .filter(|path| self.rib.best(&RouteKey::of(&path.nlri)).is_some_and(|b| b.peer == p.id))
+                        .count();
+                    let sent = p.adj_out.as_ref().map_or(0, |adj| {
+                        self.rib
+                            .best_paths()
+                            .filter(|(k, _)| k.family() == family && adj.advertised(k).is_some())
+                            .count()
+                    });
+                    prefixes.insert(
+                        family,
+                        PrefixCounts {
+                            received: paths.len(),
+                            accepted,
+                            sent,
+                        },
+                    );
+                }
+                PeerStatus {
+                    address: p.settings.config.remote_addr,
+                    remote_as: p.settings.config.remote_as.get(),
+                    session: p.session.status(),
+                    prefixes,
+                }
+            })
+            .collect()
+    }
+}
