@@ -166,3 +166,65 @@ pub struct VersionInfo {
     pub version: String,
     pub revision: u64,
 }
+
+/// One BGP peer as the controller's speaker sees it (`GET /api/v1/bgp/peers`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BgpPeerInfo {
+    /// The BGPPeer object's name.
+    pub name: String,
+    pub address: IpAddr,
+    pub asn: u32,
+    /// The session's state: Idle, Connect, Active, OpenSent, OpenConfirm, Established.
+    pub state: String,
+    /// Seconds since the session reached Established; absent when it is not.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub uptime_seconds: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_error: Option<String>,
+    /// Per negotiated or configured family (FRR's spelling, e.g. `l2vpn evpn`).
+    #[serde(default)]
+    pub families: BTreeMap<String, BgpPrefixCounts>,
+}
+
+/// Route counts of one family of one peer.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BgpPrefixCounts {
+    pub received: usize,
+    pub accepted: usize,
+    pub sent: usize,
+}
+
+/// A best route of the speaker's RIB (`GET /api/v1/bgp/routes`), readable like FRR's `show bgp`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BgpRouteInfo {
+    /// FRR's spelling: `ipv4 unicast`, `l2vpn evpn`, ...
+    pub family: String,
+    /// The destination as the speaker prints it (prefix, `RD:prefix`, EVPN route).
+    pub prefix: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_hop: Option<IpAddr>,
+    /// AS numbers in order; empty for an iBGP or local route.
+    #[serde(default)]
+    pub as_path: Vec<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub origin: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub local_pref: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub med: Option<u32>,
+    /// Standard and large communities (`ASN:VALUE`, `ASN:A:B`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub communities: Vec<String>,
+    /// Extended communities as the speaker prints them (`RT:65000:1`, `ET:8`, `Rmac:...`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub ext_communities: Vec<String>,
+    /// The route targets among them (`ASN:N` / `IP:N`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub route_targets: Vec<String>,
+    /// The peer it was learnt from; absent for a route this controller originates.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub from: Option<IpAddr>,
+}

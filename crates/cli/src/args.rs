@@ -42,6 +42,9 @@ pub enum Command {
     /// Show and manage IP address pools and allocations.
     #[command(subcommand)]
     Ipam(IpamCommand),
+    /// Show the controller's BGP sessions and routes.
+    #[command(subcommand)]
+    Bgp(BgpCommand),
     /// Run the controller (a long-running daemon).
     Controller(ControllerArgs),
     /// Run a node's agent (a long-running daemon, one per node).
@@ -163,6 +166,25 @@ pub enum IpamCommand {
     Gc,
 }
 
+#[derive(Debug, Subcommand)]
+pub enum BgpCommand {
+    /// Every session, like FRR's `show bgp summary`: state, uptime, prefixes per family.
+    Peers {
+        #[arg(short = 'o', long, value_enum, default_value = "table")]
+        output: OutputFormat,
+    },
+    /// The speaker's best routes, like FRR's `show bgp ...`.
+    Routes {
+        /// Only this family: ipv4-unicast, ipv6-unicast, ipv4-vpn, ipv6-vpn, l2vpn-evpn, ipv4-rtc.
+        #[arg(long)]
+        family: Option<String>,
+        /// Only routes whose destination contains this text (a prefix, an RD, ...).
+        prefix: Option<String>,
+        #[arg(short = 'o', long, value_enum, default_value = "table")]
+        output: OutputFormat,
+    },
+}
+
 #[derive(Debug, Args)]
 pub struct ControllerArgs {
     /// Where the store is kept.
@@ -180,6 +202,16 @@ pub struct ControllerArgs {
     /// Also serve the API inside a network namespace: NETNS_PATH=ADDRESS:PORT (repeatable).
     #[arg(long, value_parser = parse_listen_in)]
     pub listen_in: Vec<(PathBuf, SocketAddr)>,
+    /// Run the BGP speaker, with the AS and router id of the Cluster object and peers from the
+    /// BGPPeer objects.
+    #[arg(long)]
+    pub bgp: bool,
+    /// Where the speaker accepts BGP connections (repeatable; default 0.0.0.0:179). Implies --bgp.
+    #[arg(long)]
+    pub bgp_listen: Vec<SocketAddr>,
+    /// Make the speaker's sockets inside this network namespace (/var/run/netns/NAME). Implies --bgp.
+    #[arg(long)]
+    pub bgp_netns: Option<PathBuf>,
     /// Write the API's URL to this file once serving (for scripts; use with --listen 127.0.0.1:0).
     #[arg(long)]
     pub ready_file: Option<PathBuf>,

@@ -41,6 +41,7 @@ async fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Version(a) => commands::version::run(target, a).await,
         Command::Config(c) => commands::config::run(&cli.context, c),
         Command::Ipam(c) => commands::ipam::run(target?, c).await,
+        Command::Bgp(c) => commands::bgp::run(target?, c).await,
         Command::Controller(a) => commands::controller::run(a).await,
         Command::Agent(a) => commands::agent::run(a).await,
         Command::Lab(a) => commands::lab::run(a).await,

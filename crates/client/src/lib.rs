@@ -11,8 +11,8 @@ use reqwest::{Method, RequestBuilder};
 use serde::de::DeserializeOwned;
 use weft_api::sync::SyncMessage;
 use weft_api::wire::{
-    AllocationInfo, ApplyResult, List, PodAddresses, PoolInfo, ReleaseRequest, Released, Status, VersionInfo,
-    WatchEvent,
+    AllocationInfo, ApplyResult, BgpPeerInfo, BgpRouteInfo, List, PodAddresses, PoolInfo, ReleaseRequest, Released,
+    Status, VersionInfo, WatchEvent,
 };
 use weft_api::{Kind, Resource, manifest};
 
@@ -154,6 +154,20 @@ impl Client {
             .await
             .map_err(|e| ClientError::unreachable(&self.server, e))?;
         watch::lines(response, self.server.clone()).await
+    }
+
+    /// The controller's BGP sessions (`GET /api/v1/bgp/peers`).
+    pub async fn bgp_peers(&self) -> Result<Vec<BgpPeerInfo>, ClientError> {
+        self.send(self.request(Method::GET, "/api/v1/bgp/peers")).await
+    }
+
+    /// The speaker's best routes, of one family (`ipv4-unicast`, `l2vpn-evpn`, ...) or all.
+    pub async fn bgp_routes(&self, family: Option<&str>) -> Result<Vec<BgpRouteInfo>, ClientError> {
+        let path = match family {
+            Some(f) => format!("/api/v1/bgp/routes?family={f}"),
+            None => "/api/v1/bgp/routes".to_string(),
+        };
+        self.send(self.request(Method::GET, &path)).await
     }
 
     pub async fn pools(&self) -> Result<Vec<PoolInfo>, ClientError> {

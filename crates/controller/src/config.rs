@@ -20,6 +20,8 @@ pub struct ControllerConfig {
     /// More listeners, each inside a network namespace (path) — the API on an underlay the
     /// controller's own namespace cannot reach.
     pub listen_in: Vec<(PathBuf, SocketAddr)>,
+    /// Run the BGP speaker (with the AS and router id of the Cluster object); `None`: off.
+    pub bgp: Option<crate::bgp::BgpConfig>,
 }
 
 impl ControllerConfig {
@@ -33,6 +35,7 @@ impl ControllerConfig {
             gc_grace: Duration::from_secs(300),
             ready_file: None,
             listen_in: Vec::new(),
+            bgp: None,
         }
     }
 }

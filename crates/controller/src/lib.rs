@@ -7,6 +7,7 @@
 //! events out. Nothing else touches the state, so there are no locks to get wrong.
 
 pub mod api;
+pub mod bgp;
 mod config;
 mod error;
 mod listeners;
@@ -45,7 +46,12 @@ pub async fn run(
     }
     tracing::info!(address = %local, data_dir = %config.data_dir.display(), "controller serving");
     let gc = tokio::spawn(state::gc_loop(handle.clone(), config.gc_interval));
-    let app = api::router(handle);
+    let bgp_view = bgp::BgpView::default();
+    let bgp_task = config
+        .bgp
+        .clone()
+        .map(|c| tokio::spawn(bgp::bgp_loop(handle.clone(), c, bgp_view.clone())));
+    let app = api::router(handle).merge(api::bgp_router(bgp_view));
     let mut extra = Vec::new();
     for (netns, address) in &config.listen_in {
         let listener = listeners::bind_in(netns, *address)
@@ -70,6 +76,10 @@ pub async fn run(
         })
         .await;
     gc.abort();
+    if let Some(task) = bgp_task {
+        // The loop stops its speaker (Cease to every peer) once the controller is closing.
+        let _ = tokio::time::timeout(std::time::Duration::from_secs(5), task).await;
+    }
     for task in extra {
         let _ = task.await;
     }

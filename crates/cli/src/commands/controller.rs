@@ -26,6 +26,14 @@ pub async fn run(args: ControllerArgs) -> Result<u8> {
     config.gc_grace = args.gc_grace;
     config.ready_file = args.ready_file;
     config.listen_in = args.listen_in;
+    if args.bgp || !args.bgp_listen.is_empty() || args.bgp_netns.is_some() {
+        let mut bgp = weft_controller::bgp::BgpConfig::default();
+        if !args.bgp_listen.is_empty() {
+            bgp.listen = args.bgp_listen;
+        }
+        bgp.netns = args.bgp_netns;
+        config.bgp = Some(bgp);
+    }
     weft_controller::run(config, shutdown_signal())
         .await
         .context("controller failed")?;

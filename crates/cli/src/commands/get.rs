@@ -46,6 +46,9 @@ pub async fn run(target: Target, args: GetArgs) -> Result<u8> {
         OutputFormat::Yaml => output::print_yaml(&output::list_value(&items, single))?,
         OutputFormat::Name => items.iter().for_each(|r| println!("{}", output::object_name(r))),
         OutputFormat::Table | OutputFormat::Wide => {
+            if kind == Kind::BGPPeer {
+                live_bgp_status(&target, &mut items).await;
+            }
             let table = output::columns::table(kind, &items, args.output == OutputFormat::Wide, args.all_namespaces);
             if table.is_empty() && code == exit::OK && !args.watch {
                 match namespace {
@@ -155,5 +158,26 @@ impl Selector {
             Term::Exists(k) => labels.contains_key(k),
             Term::Absent(k) => !labels.contains_key(k),
         })
+    }
+}
+
+/// Fills BGPPeers' STATE (with the uptime) and last error from the controller's speaker, when it
+/// runs; the stored status otherwise.
+async fn live_bgp_status(target: &Target, items: &mut [Resource]) {
+    let Ok(live) = target.client.bgp_peers().await else {
+        return;
+    };
+    for item in items {
+        let Resource::BGPPeer(p) = item else { continue };
+        let name = p.metadata.name.clone().unwrap_or_default();
+        let Some(l) = live.iter().find(|l| l.name == name) else {
+            continue;
+        };
+        let status = p.status.get_or_insert_with(Default::default);
+        status.state = Some(match l.uptime_seconds {
+            Some(s) => format!("{} {}", l.state, super::bgp::uptime(s)),
+            None => l.state.clone(),
+        });
+        status.last_error = l.last_error.clone();
     }
 }

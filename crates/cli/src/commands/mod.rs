@@ -2,6 +2,7 @@
 
 pub mod agent;
 pub mod apply;
+pub mod bgp;
 pub mod config;
 pub mod controller;
 pub mod delete;

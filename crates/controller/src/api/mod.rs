@@ -2,6 +2,7 @@
 //! newline-delimited JSON events, address management under `/api/v1/ipam`. Handlers only
 //! translate: every decision is made by the state owner.
 
+mod bgp;
 mod error;
 mod ipam;
 mod resources;
@@ -14,6 +15,14 @@ use axum::routing::{get, post};
 pub use error::ApiError;
 
 use crate::state::Handle;
+
+/// The operator's view of the BGP speaker, under `/api/v1/bgp`.
+pub fn bgp_router(view: crate::bgp::BgpView) -> Router {
+    Router::new()
+        .route("/api/v1/bgp/peers", get(bgp::peers))
+        .route("/api/v1/bgp/routes", get(bgp::routes))
+        .with_state(view)
+}
 
 pub fn router(handle: Handle) -> Router {
     Router::new()
