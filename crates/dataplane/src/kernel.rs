@@ -82,7 +82,7 @@ impl Kernel {
 
     /// A connection to another namespace, e.g. a pod's or, in tests, a node's.
     pub fn in_netns(netns: NetNs) -> Result<Kernel, KernelError> {
-        let handle = netns.netlink()?;
+        let handle = crate::netns::netlink(&netns)?;
         Ok(Kernel {
             handle,
             netns: Some(std::sync::Arc::new(netns)),
@@ -92,7 +92,10 @@ impl Kernel {
     /// Runs `f` in this connection's namespace (for sysctls, which follow the calling thread).
     pub fn run_inside<T: Send>(&self, f: impl FnOnce() -> T + Send) -> Result<T, KernelError> {
         match &self.netns {
-            Some(ns) => ns.run(f),
+            Some(ns) => ns.run(f).map_err(|e| KernelError::Netns {
+                path: ns.path().to_string(),
+                reason: e.to_string(),
+            }),
             None => Ok(f()),
         }
     }

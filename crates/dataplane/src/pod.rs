@@ -14,7 +14,6 @@ use rtnetlink::{LinkUnspec, LinkVeth, RouteMessageBuilder};
 
 use crate::kernel::{Kernel, KernelError};
 use crate::marks::{self, POD_GATEWAY_V4, POD_GATEWAY_V6};
-use crate::netns::NetNs;
 
 /// What to attach.
 #[derive(Debug, Clone)]
@@ -71,7 +70,7 @@ fn fail(what: impl Into<String>) -> impl FnOnce(rtnetlink::Error) -> KernelError
 pub async fn attach(node: &Kernel, spec: &PodSpec) -> Result<PodInterfaces, KernelError> {
     let host = marks::pod_interface(&spec.container_id, &spec.ifname);
     detach(node, &spec.container_id, &spec.ifname).await?;
-    let netns = NetNs::open(&spec.netns)?;
+    let netns = crate::netns::open(&spec.netns)?;
     let mut peer = LinkUnspec::new_with_name(&spec.ifname)
         .mtu(spec.mtu)
         .setns_by_fd(netns.raw_fd());
@@ -97,7 +96,12 @@ pub async fn attach(node: &Kernel, spec: &PodSpec) -> Result<PodInterfaces, Kern
     result
 }
 
-async fn wire(node: &Kernel, netns: NetNs, host: &str, spec: &PodSpec) -> Result<PodInterfaces, KernelError> {
+async fn wire(
+    node: &Kernel,
+    netns: crate::netns::NetNs,
+    host: &str,
+    spec: &PodSpec,
+) -> Result<PodInterfaces, KernelError> {
     node.prepare_interface(host)?;
     let (host_index, host_mac) = mac_of(node, host).await?;
     let pod = Kernel::in_netns(netns)?;
@@ -213,7 +217,7 @@ pub async fn check(node: &Kernel, spec: &PodSpec) -> Result<(), KernelError> {
     node.index(&host)
         .await?
         .ok_or_else(|| KernelError::NoInterface(host.clone()))?;
-    let pod = Kernel::in_netns(NetNs::open(&spec.netns)?)?;
+    let pod = Kernel::in_netns(crate::netns::open(&spec.netns)?)?;
     let index = pod
         .index(&spec.ifname)
         .await?

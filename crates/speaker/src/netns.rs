@@ -2,19 +2,17 @@
 //! that created it, for good; so the factory creates it on a short-lived thread that entered the
 //! namespace, and hands it back. The calling thread (and the host's namespace) is never touched.
 
-use std::fs::File;
 use std::io;
-use std::os::fd::AsFd;
 use std::path::Path;
 use std::sync::Arc;
 
-use nix::sched::{CloneFlags, setns};
 use tokio::net::TcpSocket;
+use weft_netns::NetNs;
 
 /// Creates TCP sockets in the current namespace or in one given by path (`/var/run/netns/NAME`).
 #[derive(Debug, Clone, Default)]
 pub struct SocketFactory {
-    netns: Option<Arc<File>>,
+    netns: Option<Arc<NetNs>>,
 }
 
 impl SocketFactory {
@@ -25,9 +23,9 @@ impl SocketFactory {
 
     /// Sockets in the network namespace at `path`.
     pub fn in_netns(path: impl AsRef<Path>) -> io::Result<SocketFactory> {
-        let file = File::open(path)?;
+        let ns = NetNs::open(&path.as_ref().display().to_string())?;
         Ok(SocketFactory {
-            netns: Some(Arc::new(file)),
+            netns: Some(Arc::new(ns)),
         })
     }
 
@@ -38,14 +36,6 @@ impl SocketFactory {
         let Some(ns) = &self.netns else {
             return make();
         };
-        std::thread::scope(|scope| {
-            scope
-                .spawn(|| {
-                    setns(ns.as_fd(), CloneFlags::CLONE_NEWNET).map_err(io::Error::from)?;
-                    make()
-                })
-                .join()
-                .unwrap_or_else(|_| Err(io::Error::other("the socket thread panicked")))
-        })
+        ns.run(make)?
     }
 }

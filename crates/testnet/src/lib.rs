@@ -197,28 +197,7 @@ pub fn ping(from: &str, to: IpAddr) -> bool {
         .unwrap_or(false)
 }
 
-/// An open network namespace; code runs inside it on a thread of its own.
-pub struct NetNs(std::fs::File);
-
-impl NetNs {
-    pub fn open(path: &str) -> std::io::Result<NetNs> {
-        std::fs::File::open(path).map(NetNs)
-    }
-
-    pub fn run<T: Send>(&self, f: impl FnOnce() -> T + Send) -> std::io::Result<T> {
-        use std::os::fd::AsFd;
-        std::thread::scope(|scope| {
-            scope
-                .spawn(|| {
-                    nix::sched::setns(self.0.as_fd(), nix::sched::CloneFlags::CLONE_NEWNET)
-                        .map_err(std::io::Error::from)?;
-                    Ok(f())
-                })
-                .join()
-                .unwrap_or_else(|_| Err(std::io::Error::other("the thread in the namespace panicked")))
-        })
-    }
-}
+pub use weft_netns::NetNs;
 
 /// Sends `bytes` over one TCP connection from `client` to `server_ip:port` in `server`; returns
 /// how many bytes the server received.
