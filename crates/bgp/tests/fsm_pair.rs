@@ -678,3 +678,55 @@ fn stop_with_the_n_bit_is_a_hard_reset() {
     let d = downs(&p, Side::B, m);
     assert!(d[0].2.is_empty(), "no graceful restart after a Hard Reset");
 }
+
+#[test]
+fn automatic_stop_sends_the_notification_and_restarts_with_backoff() {
+    let (a, mut b) = configs();
+    b.passive = true;
+    let mut p = established_pair(a, b);
+    let stop = |p: &mut Pair| {
+        p.input(
+            Side::A,
+            Input::AutomaticStop {
+                notification: weft_bgp::Notification::new(
+                    code::CEASE,
+                    cease::MAXIMUM_NUMBER_OF_PREFIXES_REACHED,
+                    [0, 1, 1, 0, 0, 0, 3],
+                ),
+                detail: "4 ipv4-unicast prefixes exceed the limit of 3".into(),
+            },
+        )
+    };
+    let m = p.mark();
+    let now = p.now;
+    stop(&mut p);
+    let sent = p.notifications_sent(Side::A, m);
+    assert_eq!(sent.len(), 1);
+    assert_eq!(
+        (sent[0].1.code, sent[0].1.subcode, &sent[0].1.data[..]),
+        (
+            code::CEASE,
+            cease::MAXIMUM_NUMBER_OF_PREFIXES_REACHED,
+            &[0, 1, 1, 0, 0, 0, 3][..]
+        )
+    );
+    match &downs(&p, Side::A, m)[..] {
+        [(_, DownReason::Error { detail, .. }, retain)] => {
+            assert!(detail.contains("limit of 3"), "{detail}");
+            assert!(retain.is_empty());
+        }
+        other => panic!("{other:?}"),
+    }
+    let error = p.a.status().last_error.unwrap_or_default();
+    assert!(error.contains("exceed the limit of 3"), "{error}");
+    // Back after the IdleHoldTimer (1 s), then closed again: the next wait is 2 s.
+    p.advance(secs(1));
+    assert_eq!(connects(&p, Side::A, m), [now + secs(1)]);
+    assert!(p.both_established(), "{:?}", p.states());
+    let m = p.mark();
+    let now = p.now;
+    stop(&mut p);
+    p.advance(secs(3));
+    assert_eq!(connects(&p, Side::A, m), [now + secs(2)]);
+    assert!(p.both_established(), "{:?}", p.states());
+}

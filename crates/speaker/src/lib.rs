@@ -99,6 +99,10 @@ pub struct PeerSettings {
     /// Minimum interval between UPDATE batches (MRAI, RFC 4271 §9.2.1.1). Zero by default:
     /// changes go out at once.
     pub mrai: Duration,
+    /// Per family, the most prefixes accepted from the peer: one more closes the session with
+    /// Cease / Maximum Number of Prefixes Reached (RFC 4486) and withdraws the peer's routes; the
+    /// session comes back after the idle-hold backoff.
+    pub max_prefixes: BTreeMap<Family, u32>,
 }
 
 impl PeerSettings {
@@ -110,6 +114,7 @@ impl PeerSettings {
             rr_client: false,
             local_address: None,
             mrai: Duration::ZERO,
+            max_prefixes: BTreeMap::new(),
         }
     }
 
@@ -135,6 +140,12 @@ impl PeerSettings {
 
     pub fn mrai(mut self, mrai: Duration) -> PeerSettings {
         self.mrai = mrai;
+        self
+    }
+
+    /// Accept at most `limit` prefixes of `family` (replaces an earlier limit of that family).
+    pub fn max_prefixes(mut self, family: Family, limit: u32) -> PeerSettings {
+        self.max_prefixes.insert(family, limit);
         self
     }
 }

@@ -13,7 +13,8 @@ use tokio::task::JoinHandle;
 use tokio::time::Instant;
 use weft_bgp::family::Family;
 use weft_bgp::fsm::{Action, ConnId, Input, Level, Session, Time};
-use weft_bgp::message::RefreshSubtype;
+use weft_bgp::message::notification::{cease, code};
+use weft_bgp::message::{Notification, RefreshSubtype};
 use weft_bgp::nlri::Nlri;
 use weft_bgp::rib::{
     AdjRibOut, BestChange, OutPeerConfig, PeerId, PeerInfo, PeerKind, Rib, RibConfig, RouteKey, RtFilter,
@@ -211,6 +212,16 @@ async fn connect(factory: SocketFactory, settings: PeerSettings) -> std::io::Res
         Ok(r) => r,
         Err(_) => Err(std::io::Error::new(std::io::ErrorKind::TimedOut, "connect timed out")),
     }
+}
+
+/// Cease / Maximum Number of Prefixes Reached with the data of RFC 4486 §4: AFI (2 octets), SAFI
+/// (1 octet), the upper bound (4 octets).
+fn max_prefix_notification(family: Family, limit: u32) -> Notification {
+    let mut data = Vec::with_capacity(7);
+    data.extend_from_slice(&family.afi().0.to_be_bytes());
+    data.push(family.safi().0);
+    data.extend_from_slice(&limit.to_be_bytes());
+    Notification::new(code::CEASE, cease::MAXIMUM_NUMBER_OF_PREFIXES_REACHED, data)
 }
 
 fn log(level: Level, message: &str) {
@@ -464,9 +475,40 @@ impl Owner {
         let now = self.now();
         let Some(p) = self.peers.get_mut(&id) else { return };
         let actions = p.session.handle(now, input);
+        let mut over_limit = None;
         for action in actions {
+            let update = matches!(action, Action::Update { .. });
+            if update && over_limit.is_some() {
+                continue; // the session is about to close; its routes go anyway
+            }
             self.execute(id, action, now);
+            if update {
+                over_limit = self.over_limit(id);
+            }
         }
+        if let Some(stop) = over_limit {
+            self.drive(id, stop);
+        }
+    }
+
+    /// The AutomaticStop for a peer holding more prefixes of a family than its limit allows.
+    fn over_limit(&self, id: PeerId) -> Option<Input> {
+        let p = self.peers.get(&id)?;
+        p.settings.max_prefixes.iter().find_map(|(&family, &limit)| {
+            let count = self.rib.paths_of_peer(id, family).len();
+            if count <= limit as usize {
+                return None;
+            }
+            let name = format!("{}-{}", family.afi(), family.safi());
+            tracing::warn!(
+                "peer {}: {count} {name} prefixes exceed the limit of {limit}; closing the session (Cease/1, RFC 4486)",
+                p.settings.config.remote_addr
+            );
+            Some(Input::AutomaticStop {
+                notification: max_prefix_notification(family, limit),
+                detail: format!("{count} {name} prefixes exceed the limit of {limit}"),
+            })
+        })
     }
 
     fn execute(&mut self, id: PeerId, action: Action, now: Time) {

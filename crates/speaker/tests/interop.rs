@@ -473,3 +473,83 @@ fn frr_route_refresh_gets_the_routes_again() {
         .unwrap();
     assert_eq!(frr.neighbor_state(a.v4()).unwrap().established_count, Some(1));
 }
+
+/// Five IPv4 prefixes of GoBGP's, for the maximum-prefix tests.
+fn five_prefixes() -> Vec<Route> {
+    (1..=5)
+        .map(|i| Route::unicast(net(&format!("203.0.{i}.0/24"))))
+        .collect()
+}
+
+#[test]
+fn gobgp_over_max_prefixes_is_closed_with_cease_1() {
+    let pnet = PeerNet::pair("wsp-maxpfx");
+    let (a, b) = (pnet.node(0), pnet.node(1));
+    let gobgp = Gobgp::start(&b.netns, &peer_spec(b, a.v4(), &[Family::Ipv4Unicast])).unwrap();
+    let weft = Weft::start(a);
+    weft.add_peer(settings(a, b.v4(), &[BgpFamily::Ipv4Unicast]).max_prefixes(BgpFamily::Ipv4Unicast, 3));
+    weft.wait_established(b.v4(), ESTABLISH);
+    gobgp.wait_established(a.v4(), ESTABLISH).unwrap();
+
+    let routes = five_prefixes();
+    for r in &routes {
+        gobgp.announce(r).unwrap();
+    }
+    // Weft closes the session with Cease/1 and says why.
+    let until = Instant::now() + CONVERGE;
+    let status = loop {
+        let status = weft.rt.block_on(weft.handle.peer(b.v4())).unwrap();
+        let sent = status.session.last_notification_sent.clone();
+        if sent.as_ref().is_some_and(|n| (n.code, n.subcode) == (6, 1)) {
+            break status;
+        }
+        assert!(Instant::now() < until, "no Cease/1 sent: {status:?}");
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    let error = status.session.last_error.clone().unwrap_or_default();
+    assert!(error.contains("exceed the limit of 3"), "{error}");
+    // RFC 4486 §4: AFI 1, SAFI 1, upper bound 3.
+    let sent = status.session.last_notification_sent.unwrap();
+    assert_eq!(sent.data, [0, 1, 1, 0, 0, 0, 3], "{sent:?}");
+    // None of GoBGP's prefixes stays in Weft's RIB.
+    for r in &routes {
+        weft.wait_route(BgpFamily::Ipv4Unicast, &RouteKey::Prefix(r.prefix), false);
+    }
+    // GoBGP saw the session go down.
+    let theirs = gobgp.neighbor_state(a.v4()).unwrap();
+    assert_ne!(theirs.state, weft_peers::SessionState::Established, "{theirs:?}");
+    // Any restart comes at the idle-hold backoff's pace (1 s, 2 s, 4 s, ...; GoBGP waits longer
+    // itself after a Cease), never in a fast loop, and is closed again.
+    std::thread::sleep(Duration::from_secs(5));
+    let status = weft.rt.block_on(weft.handle.peer(b.v4())).unwrap();
+    assert!(status.session.established_transitions <= 4, "{status:?}");
+    let routes_now = weft
+        .rt
+        .block_on(weft.handle.routes(Some(BgpFamily::Ipv4Unicast)))
+        .unwrap();
+    assert!(routes_now.iter().all(|e| e.from != Some(b.v4())), "{routes_now:?}");
+}
+
+#[test]
+fn gobgp_under_max_prefixes_stays_established() {
+    let pnet = PeerNet::pair("wsp-maxok");
+    let (a, b) = (pnet.node(0), pnet.node(1));
+    let gobgp = Gobgp::start(&b.netns, &peer_spec(b, a.v4(), &[Family::Ipv4Unicast])).unwrap();
+    let weft = Weft::start(a);
+    weft.add_peer(settings(a, b.v4(), &[BgpFamily::Ipv4Unicast]).max_prefixes(BgpFamily::Ipv4Unicast, 10));
+    weft.wait_established(b.v4(), ESTABLISH);
+    gobgp.wait_established(a.v4(), ESTABLISH).unwrap();
+
+    let routes = five_prefixes();
+    for r in &routes {
+        gobgp.announce(r).unwrap();
+    }
+    for r in &routes {
+        weft.wait_route(BgpFamily::Ipv4Unicast, &RouteKey::Prefix(r.prefix), true);
+    }
+    std::thread::sleep(Duration::from_secs(1));
+    let status = weft.rt.block_on(weft.handle.peer(b.v4())).unwrap();
+    assert_eq!(status.session.state, State::Established, "{status:?}");
+    assert_eq!(status.session.established_transitions, 1, "{status:?}");
+    assert_eq!(status.prefixes[&BgpFamily::Ipv4Unicast].received, 5, "{status:?}");
+}

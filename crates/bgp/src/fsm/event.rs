@@ -5,6 +5,7 @@
 //! | --- | --- |
 //! | 1 ManualStart, 4 ManualStart_with_PassiveTcpEstablishment | [`Input::Start`] |
 //! | 2 ManualStop | [`Input::Stop`] |
+//! | 8 AutomaticStop | [`Input::AutomaticStop`] |
 //! | 3, 5, 6, 7 AutomaticStart (with damping) | the session's own IdleHoldTimer |
 //! | 9-13 timer expiries | [`Input::Tick`] (and any input: due timers fire first) |
 //! | 16 Tcp_CR_Acked, 17 TcpConnectionConfirmed | [`Input::TcpConnected`] |
@@ -53,6 +54,11 @@ pub enum Input {
     /// sends Cease / Administrative Shutdown without a message. Build one with a shutdown
     /// communication with [`Notification::with_shutdown_communication`] (RFC 9003).
     Stop { notification: Option<Notification> },
+    /// Close the session on our own initiative (AutomaticStop, RFC 4271 §8.1.2 event 8; e.g. a
+    /// maximum-prefix limit, RFC 4486): send this NOTIFICATION on every open connection, take
+    /// the session down and, unlike [`Input::Stop`], start again after the IdleHoldTimer (with
+    /// the usual backoff). `detail` says why, for the logs and the last error.
+    AutomaticStop { notification: Notification, detail: String },
     /// A TCP connection is up: the one the session asked for with `Connect`, or one the peer
     /// opened ([`ConnId::Incoming`]).
     TcpConnected { connection: ConnId },

@@ -18,7 +18,9 @@
 //!    - EOF or a socket error: `Input::TcpClosed` / `Input::TcpFailed`;
 //!    - routes to advertise: `Input::SendUpdate` (encoded with the negotiated capabilities);
 //!    - operator commands: `Input::Start`, `Input::Stop` (optionally with an RFC 9003 shutdown
-//!      communication, [`Input::shutdown`]).
+//!      communication, [`Input::shutdown`]);
+//!    - closing on the I/O layer's own initiative (e.g. a maximum-prefix limit):
+//!      `Input::AutomaticStop`, which restarts after the IdleHoldTimer.
 //! 4. Sleep until [`Session::next_deadline`] (or the next socket event) and then call
 //!    `handle(now, Input::Tick)`. Timers that are due fire at the start of every `handle`, so a
 //!    late tick changes nothing but timing.

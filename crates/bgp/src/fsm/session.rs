@@ -272,6 +272,7 @@ impl Session {
         match input {
             Input::Start { passive } => self.start(passive),
             Input::Stop { notification } => self.stop(notification),
+            Input::AutomaticStop { notification, detail } => self.automatic_stop(notification, detail),
             Input::TcpConnected { connection } => self.tcp_connected(connection),
             Input::TcpFailed { connection } | Input::TcpClosed { connection } => self.tcp_lost(connection),
             Input::Bytes { connection, data } => self.bytes(connection, &data),

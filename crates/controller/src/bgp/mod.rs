@@ -193,6 +193,14 @@ pub fn peer_settings(spec: &BGPPeerSpec, local_as: u32, router_id: Ipv4Addr) -> 
         }
     }
     settings.rr_client = spec.route_reflector_client;
+    for m in &spec.max_prefixes {
+        let family =
+            parse_family(&m.family).ok_or_else(|| format!("spec.maxPrefixes: unknown family {:?}", m.family))?;
+        if m.limit == 0 {
+            return Err(format!("spec.maxPrefixes {}: the limit must be at least 1", m.family));
+        }
+        settings = settings.max_prefixes(family, m.limit);
+    }
     if let Some(local) = &spec.local_address {
         settings.local_address = Some(
             local
@@ -429,6 +437,7 @@ mod tests {
         assert_eq!(s.config.router_id, RID);
         assert!(!s.config.passive && !s.gtsm && !s.rr_client);
         assert_eq!((s.password, s.local_address), (None, None));
+        assert!(s.max_prefixes.is_empty());
     }
 
     #[test]
@@ -443,7 +452,8 @@ mod tests {
                 password: "s3cret"
                 ttlSecurityHops: 2
                 holdTime: 30
-                routeReflectorClient: true"#,
+                routeReflectorClient: true
+                maxPrefixes: [{"family": "l2vpn-evpn", "limit": 10}, {"family": "ipv4-vpn", "limit": 2000}]"#,
             ),
             64512,
             RID,
@@ -462,6 +472,10 @@ mod tests {
         assert!(s.config.passive && s.gtsm && s.rr_client);
         assert_eq!(s.password.as_deref(), Some("s3cret"));
         assert_eq!(s.local_address, Some("2001:db8::10".parse().unwrap()));
+        assert_eq!(
+            s.max_prefixes,
+            BTreeMap::from([(Family::L2vpnEvpn, 10), (Family::Vpnv4, 2000)])
+        );
     }
 
     #[test]
@@ -488,5 +502,16 @@ mod tests {
         )
         .unwrap_err();
         assert!(e.contains("ipv9"), "{e}");
+        let e = peer_settings(
+            &spec(
+                r#"address: "198.51.100.1"
+            asn: 1
+            maxPrefixes: [{"family": "ipv4-multicast", "limit": 5}]"#,
+            ),
+            2,
+            RID,
+        )
+        .unwrap_err();
+        assert!(e.contains("maxPrefixes") && e.contains("ipv4-multicast"), "{e}");
     }
 }

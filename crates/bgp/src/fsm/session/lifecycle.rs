@@ -85,6 +85,41 @@ impl Session {
         }
     }
 
+    /// AutomaticStop (event 8): the NOTIFICATION on every connection, the session down, and,
+    /// when started, a restart after the IdleHoldTimer (the backoff is not reset).
+    pub(super) fn automatic_stop(&mut self, notification: Notification, detail: String) {
+        if self.conns.is_empty() {
+            self.log(Level::Debug, format!("{detail}: no connection to close"));
+            return;
+        }
+        self.log(
+            Level::Warn,
+            format!("{detail}, sending NOTIFICATION {}", short(&notification)),
+        );
+        let ids: Vec<ConnId> = self.conns.iter().map(|c| c.id).collect();
+        for id in ids {
+            let sent = match self.conn(id).and_then(Connection::negotiation) {
+                Some(n) => graceful::hard_reset_if_needed(n, notification.clone()),
+                None => notification.clone(),
+            };
+            self.send(id, &Message::Notification(sent.clone()));
+            if let Some(conn) = self.close(id) {
+                if conn.state == State::Established {
+                    self.session_down(
+                        &conn,
+                        DownReason::Error {
+                            sent,
+                            detail: detail.clone(),
+                        },
+                    );
+                } else {
+                    self.stats.last_error = Some(format!("{detail} in {}", conn.state));
+                }
+            }
+        }
+        self.go_idle();
+    }
+
     // ----- TCP (RFC 4271 §8.1.4 events 16-18) -----
 
     pub(super) fn tcp_connected(&mut self, id: ConnId) {
