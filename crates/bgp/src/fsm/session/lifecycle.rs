@@ -60,16 +60,8 @@ impl Session {
                 format!("stopping with NOTIFICATION {}", short(&notification)),
             );
         }
-        let ids: Vec<ConnId> = self.conns.iter().map(|c| c.id).collect();
-        for id in ids {
-            let sent = match self.conn(id).and_then(Connection::negotiation) {
-                Some(n) => graceful::hard_reset_if_needed(n, notification.clone()),
-                None => notification.clone(),
-            };
-            self.send(id, &Message::Notification(sent.clone()));
-            if let Some(conn) = self.close(id)
-                && conn.state == State::Established
-            {
+        for (conn, sent) in self.notify_and_close_all(&notification) {
+            if conn.state == State::Established {
                 self.session_down(&conn, DownReason::Stopped { sent });
             }
         }
@@ -85,6 +77,24 @@ impl Session {
         }
     }
 
+    /// Sends `notification` on every connection (as a Hard Reset where the peer negotiated the
+    /// N bit, RFC 8538) and closes them; returns each closed connection with what it was sent.
+    fn notify_and_close_all(&mut self, notification: &Notification) -> Vec<(Connection, Notification)> {
+        let ids: Vec<ConnId> = self.conns.iter().map(|c| c.id).collect();
+        let mut closed = Vec::new();
+        for id in ids {
+            let sent = match self.conn(id).and_then(Connection::negotiation) {
+                Some(n) => graceful::hard_reset_if_needed(n, notification.clone()),
+                None => notification.clone(),
+            };
+            self.send(id, &Message::Notification(sent.clone()));
+            if let Some(conn) = self.close(id) {
+                closed.push((conn, sent));
+            }
+        }
+        closed
+    }
+
     /// AutomaticStop (event 8): the NOTIFICATION on every connection, the session down, and,
     /// when started, a restart after the IdleHoldTimer (the backoff is not reset).
     pub(super) fn automatic_stop(&mut self, notification: Notification, detail: String) {
@@ -96,25 +106,12 @@ impl Session {
             Level::Warn,
             format!("{detail}, sending NOTIFICATION {}", short(&notification)),
         );
-        let ids: Vec<ConnId> = self.conns.iter().map(|c| c.id).collect();
-        for id in ids {
-            let sent = match self.conn(id).and_then(Connection::negotiation) {
-                Some(n) => graceful::hard_reset_if_needed(n, notification.clone()),
-                None => notification.clone(),
-            };
-            self.send(id, &Message::Notification(sent.clone()));
-            if let Some(conn) = self.close(id) {
-                if conn.state == State::Established {
-                    self.session_down(
-                        &conn,
-                        DownReason::Error {
-                            sent,
-                            detail: detail.clone(),
-                        },
-                    );
-                } else {
-                    self.stats.last_error = Some(format!("{detail} in {}", conn.state));
-                }
+        for (conn, sent) in self.notify_and_close_all(&notification) {
+            if conn.state == State::Established {
+                let detail = detail.clone();
+                self.session_down(&conn, DownReason::Error { sent, detail });
+            } else {
+                self.stats.last_error = Some(format!("{detail} in {}", conn.state));
             }
         }
         self.go_idle();
