@@ -1,6 +1,7 @@
 //! Adj-RIB-In (RFC 4271 §3.2): which routes each peer has sent, so that a peer going down or
 //! finishing a graceful restart touches only its own paths. The paths themselves live in the
-//! Loc-RIB entries ([`super::loc::Rib`]); no inbound policy sits between the two.
+//! Loc-RIB entries ([`super::loc::Rib`]) as the peer's import policy accepted them; what the
+//! policy rejected is kept in [`super::pre_policy`].
 
 use std::collections::{BTreeMap, BTreeSet};
 

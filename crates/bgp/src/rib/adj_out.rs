@@ -12,6 +12,8 @@
 //!   except for locally originated paths without one (self);
 //! - with RT constraint negotiated, VPN and EVPN paths only when the peer asked for one of
 //!   their route targets ([`RtFilter`]).
+//! - last, the peer's export policy ([`Policy`]) on the route as it would be sent: rejected
+//!   routes are not sent (withdrawn if they were), accepted ones get its communities.
 //!
 //! Changes are queued per key and go out when the MinRouteAdvertisementInterval (§9.2.1.1, here a
 //! per-peer minimum interval between batches) allows: [`AdjRibOut::due`] with the time passed in.
@@ -27,6 +29,7 @@ use std::time::Duration;
 use super::key::RouteKey;
 use super::loc::{BestChange, Rib};
 use super::path::{Path, PeerId, PeerInfo, PeerKind};
+use super::policy::Policy;
 use super::rtc::RtFilter;
 use crate::attribute::{AsPath, AsSegment, MpReach, MpUnreach, NextHop, PathAttributes, SegmentType};
 use crate::codec::SessionCaps;
@@ -75,6 +78,8 @@ pub struct AdjRibOut {
     end_of_rib: Vec<Family>,
     last_sent: Option<Time>,
     rt_filter: Option<RtFilter>,
+    /// The peer's export policy, applied to the route as it would be sent.
+    policy: Option<Policy>,
 }
 
 impl AdjRibOut {
@@ -86,6 +91,31 @@ impl AdjRibOut {
             end_of_rib: Vec::new(),
             last_sent: None,
             rt_filter: None,
+            policy: None,
+        }
+    }
+
+    /// The same Adj-RIB-Out with an export policy, before anything is queued.
+    pub fn with_export_policy(mut self, policy: Option<Policy>) -> AdjRibOut {
+        self.policy = policy;
+        self
+    }
+
+    pub fn export_policy(&self) -> Option<&Policy> {
+        self.policy.as_ref()
+    }
+
+    /// Replaces the export policy and queues the difference it makes: routes it now rejects are
+    /// withdrawn, routes it now accepts or changes are announced.
+    pub fn set_export_policy(&mut self, policy: Option<Policy>, rib: &Rib) {
+        self.policy = policy;
+        let keys: BTreeSet<RouteKey> = rib
+            .best_paths()
+            .map(|(k, _)| k.clone())
+            .chain(self.advertised.keys().cloned())
+            .collect();
+        for key in keys {
+            self.consider(&key, rib.best(&key));
         }
     }
 
@@ -263,6 +293,11 @@ impl AdjRibOut {
             attributes: Arc::new(a),
             next_hop,
         })
+        if let Some(policy) = &self.policy
+            && !policy.apply_mut(&mut a)
+        {
+            return None;
+        }
     }
 }
 

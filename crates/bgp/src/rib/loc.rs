@@ -12,6 +12,8 @@ use super::adj_in::AdjRibIn;
 use super::decision::{self, DecisionConfig};
 use super::key::RouteKey;
 use super::path::{Path, PeerId, PeerInfo};
+use super::policy::Policy;
+use super::pre_policy::PrePolicy;
 use crate::attribute::{AsPath, NextHop, PathAttributes};
 use crate::family::Family;
 use crate::fsm::{Action, Time};
@@ -59,6 +61,14 @@ pub struct Rib {
     entries: BTreeMap<RouteKey, Entry>,
     adj_in: AdjRibIn,
     peers: BTreeMap<PeerId, PeerInfo>,
+    /// Peers with an import policy: the policy and what the peer sent before it.
+    import: BTreeMap<PeerId, Import>,
+}
+
+#[derive(Debug, Clone)]
+struct Import {
+    policy: Policy,
+    received: PrePolicy,
 }
 
 /// Old best paths of the keys a mutation touched, to compare with the new ones at the end.
@@ -77,6 +87,7 @@ impl Rib {
             entries: BTreeMap::new(),
             adj_in: AdjRibIn::default(),
             peers,
+            import: BTreeMap::new(),
         }
     }
 
@@ -113,6 +124,9 @@ impl Rib {
                 for (key, path_id) in self.adj_in.paths_of(peer, Some(&[family])) {
                     self.remove_path(&mut touched, peer, &key, path_id);
                 }
+                if let Some(i) = self.import.get_mut(&peer) {
+                    i.received.remove_family(family);
+                }
             }
         }
         for nlri in decoded.withdrawals() {
@@ -137,6 +151,8 @@ impl Rib {
                 as4_aggregator: None,
                 ..update.attributes.clone()
             });
+            // The import policy's verdict, once for every prefix of the UPDATE.
+            let imported = self.import.get(&peer).map(|i| i.policy.apply(&attributes));
             let v4_hop = update.attributes.next_hop.map(|a| NextHop::new(a.into()));
             let mp = update.attributes.mp_reach.as_ref();
             let announced = update.nlri.iter().map(|p| (Nlri::Prefix(*p), v4_hop)).chain(
@@ -160,7 +176,22 @@ impl Rib {
                     received_at: now,
                     stale: false,
                 };
-                self.insert_path(&mut touched, path);
+                match &imported {
+                    None => self.insert_path(&mut touched, path),
+                    Some(verdict) => {
+                        let accepted = verdict.as_ref().map(|a| Path {
+                            attributes: a.clone(),
+                            ..path.clone()
+                        });
+                        if let Some(i) = self.import.get_mut(&peer) {
+                            i.received.insert(path);
+                        }
+                        match accepted {
+                            Some(p) => self.insert_path(&mut touched, p),
+                            None => self.remove_accepted(&mut touched, peer, &key, path_id),
+                        }
+                    }
+                }
             }
         }
         self.finish(touched)
@@ -208,6 +239,9 @@ impl Rib {
     /// (graceful restart, RFC 4724 §4.2), the others are withdrawn.
     pub fn peer_down(&mut self, peer: PeerId, retain: &[Family]) -> Vec<BestChange> {
         self.mark_stale(peer, retain);
+        if let Some(i) = self.import.get_mut(&peer) {
+            i.received.retain_families(retain);
+        }
         let mut touched = Touched::default();
         for (key, path_id) in self.adj_in.paths_of(peer, None) {
             if !retain.contains(&key.family()) {
@@ -220,6 +254,9 @@ impl Rib {
     /// Marks the paths of `peer` in `families` stale; a later announcement refreshes each, and
     /// [`Rib::flush_stale`] removes the rest. Best paths do not change.
     pub fn mark_stale(&mut self, peer: PeerId, families: &[Family]) {
+        if let Some(i) = self.import.get_mut(&peer) {
+            i.received.mark_stale(families);
+        }
         for (key, path_id) in self.adj_in.paths_of(peer, Some(families)) {
             if let Some(e) = self.entries.get_mut(&key) {
                 if let Some(p) = e.paths.iter_mut().find(|p| p.peer == peer && p.path_id == path_id) {
@@ -233,6 +270,9 @@ impl Rib {
     /// Removes the stale paths of `peer` in `families` (End-of-RIB, or the restart or stale
     /// timer ran out: the FSM's `FlushStale`).
     pub fn flush_stale(&mut self, peer: PeerId, families: &[Family]) -> Vec<BestChange> {
+        if let Some(i) = self.import.get_mut(&peer) {
+            i.received.remove_stale(families);
+        }
         let mut touched = Touched::default();
         for (key, path_id) in self.adj_in.paths_of(peer, Some(families)) {
             let stale = self
@@ -284,6 +324,73 @@ impl Rib {
         self.adj_in.count(peer)
     }
 
+    /// Sets (or with `None` removes) the import policy of `peer` and applies it at once to
+    /// every path the peer sent, rejected ones included: routes it now accepts enter the
+    /// Loc-RIB, routes it now rejects leave it, without the peer resending anything.
+    pub fn set_import_policy(&mut self, peer: PeerId, policy: Option<Policy>) -> Vec<BestChange> {
+        let received: Vec<Path> = match self.import.remove(&peer) {
+            Some(old) => old.received.into_paths().collect(),
+            // No policy so far: the Loc-RIB holds the paths as received.
+            None => self
+                .adj_in
+                .paths_of(peer, None)
+                .into_iter()
+                .filter_map(|(key, path_id)| {
+                    self.entries
+                        .get(&key)
+                        .and_then(|e| e.paths.iter().find(|p| p.peer == peer && p.path_id == path_id))
+                        .cloned()
+                })
+                .collect(),
+        };
+        let mut touched = Touched::default();
+        let Some(policy) = policy else {
+            for path in received {
+                self.insert_path(&mut touched, path);
+            }
+            return self.finish(touched);
+        };
+        let mut pre = PrePolicy::default();
+        // Paths of one UPDATE share their attributes: one verdict each.
+        let mut verdicts: Vec<(Arc<PathAttributes>, Option<Arc<PathAttributes>>)> = Vec::new();
+        for path in received {
+            let verdict = match verdicts.iter().find(|(a, _)| Arc::ptr_eq(a, &path.attributes)) {
+                Some((_, v)) => v.clone(),
+                None => {
+                    let v = policy.apply(&path.attributes);
+                    verdicts.push((path.attributes.clone(), v.clone()));
+                    v
+                }
+            };
+            pre.insert(path.clone());
+            match verdict {
+                Some(attributes) => self.insert_path(&mut touched, Path { attributes, ..path }),
+                None => {
+                    let key = RouteKey::of(&path.nlri);
+                    self.remove_accepted(&mut touched, peer, &key, path.path_id);
+                }
+            }
+        }
+        self.import.insert(peer, Import { policy, received: pre });
+        self.finish(touched)
+    }
+
+    /// How many paths of `family` `peer` sent, before its import policy.
+    pub fn received_count(&self, peer: PeerId, family: Family) -> usize {
+        match self.import.get(&peer) {
+            Some(i) => i.received.count(family),
+            None => self.adj_in.paths_of(peer, Some(&[family])).len(),
+        }
+    }
+
+    /// The paths of `family` `peer` sent, as received (before its import policy).
+    pub fn received_paths(&self, peer: PeerId, family: Family) -> Vec<&Path> {
+        match self.import.get(&peer) {
+            Some(i) => i.received.paths(family).collect(),
+            None => self.paths_of_peer(peer, family),
+        }
+    }
+
     /// Whether the path would loop back (RFC 4271 §9.1.2; RFC 4456 §8).
     fn loops(&self, info: &PeerInfo, as_path: Option<&AsPath>, attrs: &PathAttributes) -> bool {
         let own_as = self.config.decision.local_as;
@@ -314,7 +421,16 @@ impl Rib {
         }
     }
 
+    /// Removes a path the peer withdrew (or lost): from the Loc-RIB and from what it sent.
     fn remove_path(&mut self, touched: &mut Touched, peer: PeerId, key: &RouteKey, path_id: Option<u32>) {
+        if let Some(i) = self.import.get_mut(&peer) {
+            i.received.remove(key, path_id);
+        }
+        self.remove_accepted(touched, peer, key, path_id);
+    }
+
+    /// Removes a path from the Loc-RIB only (the import policy rejects it now).
+    fn remove_accepted(&mut self, touched: &mut Touched, peer: PeerId, key: &RouteKey, path_id: Option<u32>) {
         self.touch(touched, key);
         self.adj_in.remove(peer, key, path_id);
         if let Some(e) = self.entries.get_mut(key) {
