@@ -21,7 +21,7 @@ use weft_bgp::attribute::PathAttributes;
 use weft_bgp::family::Family;
 use weft_bgp::fsm::{ConfigError, PeerConfig, SessionStatus, Time};
 use weft_bgp::nlri::{Nlri, Prefix};
-use weft_bgp::rib::{Path, PeerId, PeerInfo, RouteKey, Vrf};
+use weft_bgp::rib::{Path, PeerId, PeerInfo, Policy, RouteKey, Vrf};
 
 mod netns;
 mod owner;
@@ -103,6 +103,11 @@ pub struct PeerSettings {
     /// Cease / Maximum Number of Prefixes Reached (RFC 4486) and withdraws the peer's routes; the
     /// session comes back after the idle-hold backoff.
     pub max_prefixes: BTreeMap<Family, u32>,
+    /// Which received routes enter the RIB, and what is added to them; the rejected ones are
+    /// kept so that a new policy ([`SpeakerHandle::set_policies`]) applies without a reset.
+    pub import_policy: Option<Policy>,
+    /// Which routes are sent to the peer, and what is added to them.
+    pub export_policy: Option<Policy>,
 }
 
 impl PeerSettings {
@@ -115,6 +120,8 @@ impl PeerSettings {
             local_address: None,
             mrai: Duration::ZERO,
             max_prefixes: BTreeMap::new(),
+            import_policy: None,
+            export_policy: None,
         }
     }
 
@@ -153,12 +160,23 @@ impl PeerSettings {
 /// Route counts of one family of one peer.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct PrefixCounts {
-    /// Paths held from the peer (Adj-RIB-In).
+    /// Paths the peer sent (Adj-RIB-In before the import policy).
     pub received: usize,
-    /// Of those, the ones that are the best path.
+    /// Of those, the ones the import policy accepted (in the Loc-RIB).
     pub accepted: usize,
+    /// Of those, the ones that are the best path.
+    pub best: usize,
     /// Routes advertised to the peer.
     pub sent: usize,
+}
+
+/// The Loc-RIB of one family.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RibCounts {
+    /// Destinations with a best path.
+    pub routes: usize,
+    /// Paths to them, from every peer and this speaker.
+    pub paths: usize,
 }
 
 /// A peer as `show bgp neighbors` shows it.
@@ -201,6 +219,13 @@ pub(crate) enum Command {
     Announce(Box<Path>, oneshot::Sender<()>),
     Withdraw(RouteKey, oneshot::Sender<bool>),
     PeerStatus(oneshot::Sender<Vec<PeerStatus>>),
+    SetPolicies {
+        address: IpAddr,
+        import: Option<Policy>,
+        export: Option<Policy>,
+        reply: oneshot::Sender<Result<()>>,
+    },
+    RibCounts(oneshot::Sender<BTreeMap<Family, RibCounts>>),
     Routes(Option<Family>, oneshot::Sender<Vec<RouteEntry>>),
     Shutdown(oneshot::Sender<()>),
 }
@@ -307,6 +332,24 @@ impl SpeakerHandle {
 
     pub async fn withdraw_vrf(&self, vrf: &Vrf, prefix: IpNet) -> Result<bool> {
         self.withdraw(vrf.export_key(prefix)).await
+    }
+
+    /// Replaces a peer's import and export policies in place, the session kept: the import
+    /// policy is applied again to everything the peer sent (rejected routes included), and the
+    /// peer is sent what the export policy changes.
+    pub async fn set_policies(&self, address: IpAddr, import: Option<Policy>, export: Option<Policy>) -> Result<()> {
+        self.ask(|reply| Command::SetPolicies {
+            address,
+            import,
+            export,
+            reply,
+        })
+        .await?
+    }
+
+    /// Routes and paths per family in the Loc-RIB.
+    pub async fn rib_counts(&self) -> Result<BTreeMap<Family, RibCounts>> {
+        self.ask(Command::RibCounts).await
     }
 
     pub async fn peer_status(&self) -> Result<Vec<PeerStatus>> {

@@ -17,12 +17,12 @@ use weft_bgp::message::notification::{cease, code};
 use weft_bgp::message::{Notification, RefreshSubtype};
 use weft_bgp::nlri::Nlri;
 use weft_bgp::rib::{
-    AdjRibOut, BestChange, OutPeerConfig, PeerId, PeerInfo, PeerKind, Rib, RibConfig, RouteKey, RtFilter,
+    AdjRibOut, BestChange, OutPeerConfig, PeerId, PeerInfo, PeerKind, Policy, Rib, RibConfig, RouteKey, RtFilter,
 };
 
 use crate::netns::SocketFactory;
 use crate::sockopt;
-use crate::{Command, Error, PeerSettings, PeerStatus, PrefixCounts, Result, RouteEntry, SpeakerConfig};
+use crate::{Command, Error, PeerSettings, PeerStatus, PrefixCounts, Result, RibCounts, RouteEntry, SpeakerConfig};
 
 /// What the listener and connection tasks report.
 enum Event {
@@ -326,6 +326,23 @@ impl Owner {
                 self.propagate(&changes);
                 let _ = reply.send(had);
             }
+            Command::SetPolicies {
+                address,
+                import,
+                export,
+                reply,
+            } => {
+                let _ = reply.send(self.set_policies(address, import, export));
+            }
+            Command::RibCounts(reply) => {
+                let mut counts: BTreeMap<Family, RibCounts> = BTreeMap::new();
+                for (key, _) in self.rib.best_paths() {
+                    let c = counts.entry(key.family()).or_default();
+                    c.routes += 1;
+                    c.paths += self.rib.paths(key).len();
+                }
+                let _ = reply.send(counts);
+            }
             Command::PeerStatus(reply) => {
                 let _ = reply.send(self.peer_status());
             }
@@ -367,6 +384,8 @@ impl Owner {
         let id = PeerId(self.next_id);
         self.next_id += 1;
         let passive = settings.config.passive;
+        // Nothing received yet: no best path changes.
+        self.rib.set_import_policy(id, settings.import_policy.clone());
         self.peers.insert(
             id,
             PeerState {
@@ -405,6 +424,27 @@ impl Owner {
         // Whatever the peer left behind (Down normally removed it all).
         let changes = self.rib.peer_down(id, &[]);
         self.propagate(&changes);
+        self.rib.set_import_policy(id, None);
+        Ok(())
+    }
+
+    /// New policies for a peer, its session untouched.
+    fn set_policies(&mut self, addr: IpAddr, import: Option<Policy>, export: Option<Policy>) -> Result<()> {
+        let addr = addr.to_canonical();
+        let id = *self.by_addr.get(&addr).ok_or(Error::UnknownPeer(addr))?;
+        let Some(p) = self.peers.get_mut(&id) else {
+            return Err(Error::UnknownPeer(addr));
+        };
+        p.settings.export_policy.clone_from(&export);
+        let export_changed = p.adj_out.as_ref().is_some_and(|a| a.export_policy() != export.as_ref());
+        if export_changed && let Some(adj) = p.adj_out.as_mut() {
+            adj.set_export_policy(export, &self.rib);
+        }
+        if p.settings.import_policy != import {
+            p.settings.import_policy.clone_from(&import);
+            let changes = self.rib.set_import_policy(id, import);
+            self.propagate(&changes);
+        }
         Ok(())
     }
 
@@ -585,7 +625,7 @@ impl Owner {
                     default_local_pref: self.rib.config().decision.default_local_pref,
                 };
                 self.rib.peer_up(id, info);
-                let mut adj = AdjRibOut::new(out);
+                let mut adj = AdjRibOut::new(out).with_export_policy(p.settings.export_policy.clone());
                 if negotiated.families.contains(&Family::RtConstraint) {
                     // RFC 4684: VPN and EVPN routes only for the route targets the peer asks for.
                     adj.set_rt_filter(Some(RtFilter::of_peer(&self.rib, id)), &self.rib);
@@ -649,7 +689,7 @@ impl Owner {
                 // RFC 2918: advertise the Adj-RIB-Out again: a fresh one dumps every route (and
                 // End-of-RIB markers, which the peer ignores outside a restart).
                 p.refresh_requested = false;
-                let mut fresh = AdjRibOut::new(adj.config().clone());
+                let mut fresh = AdjRibOut::new(adj.config().clone()).with_export_policy(adj.export_policy().cloned());
                 if fresh.config().families.contains(&Family::RtConstraint) {
                     fresh.set_rt_filter(Some(RtFilter::of_peer(&self.rib, p.id)), &self.rib);
                 }
@@ -685,7 +725,7 @@ impl Owner {
                 let mut prefixes = BTreeMap::new();
                 for family in p.settings.config.local_families() {
                     let paths = self.rib.paths_of_peer(p.id, family);
-                    let accepted = paths
+                    let best = paths
                         .iter()
                         .filter(|path| self.rib.best(&RouteKey::of(&path.nlri)).is_some_and(|b| b.peer == p.id))
                         .count();
@@ -698,8 +738,9 @@ impl Owner {
                     prefixes.insert(
                         family,
                         PrefixCounts {
-                            received: paths.len(),
-                            accepted,
+                            received: self.rib.received_count(p.id, family),
+                            accepted: paths.len(),
+                            best,
                             sent,
                         },
                     );
