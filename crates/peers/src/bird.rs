@@ -43,9 +43,14 @@ fn table(f: Family) -> Result<&'static str> {
         Family::Ipv4Unicast => Ok("master4"),
         Family::Ipv6Unicast => Ok("master6"),
         Family::Vpnv4 => Ok("vpntab4"),
+        Family::Vpnv6 => Ok("vpntab6"),
         Family::Evpn => Err(Error::Unsupported {
             peer: "BIRD",
             what: "do EVPN (BIRD 2.0 has none)".into(),
+        }),
+        Family::Rtc => Err(Error::Unsupported {
+            peer: "BIRD",
+            what: "do RT constraint (BIRD 2.0 has none)".into(),
         }),
     }
 }
@@ -55,7 +60,8 @@ fn static_name(f: Family) -> &'static str {
         Family::Ipv4Unicast => "weft_static4",
         Family::Ipv6Unicast => "weft_static6",
         Family::Vpnv4 => "weft_vpn4",
-        Family::Evpn => "weft_evpn",
+        Family::Vpnv6 => "weft_vpn6",
+        Family::Evpn | Family::Rtc => "weft_unsupported",
     }
 }
 
@@ -64,20 +70,24 @@ fn channel(f: Family) -> &'static str {
         Family::Ipv4Unicast => "ipv4",
         Family::Ipv6Unicast => "ipv6",
         Family::Vpnv4 => "vpn4 { table vpntab4; }",
-        Family::Evpn => "",
+        Family::Vpnv6 => "vpn6 { table vpntab6; }",
+        Family::Evpn | Family::Rtc => "",
     }
 }
 
 /// bird.conf for a spec; the static routes are in `static_conf`, included at the end.
 pub fn config(spec: &PeerSpec, static_conf: &Path) -> Result<String> {
     let families = spec.families();
-    if families.contains(&Family::Evpn) {
-        table(Family::Evpn)?;
+    for f in &families {
+        table(*f)?;
     }
     let mut c = format!("log stderr all;\nrouter id {};\n\n", spec.router_id);
     c += "# BGP needs the device protocol to know which neighbors are on-link.\nprotocol device { scan time 10; }\n\n";
     if families.contains(&Family::Vpnv4) {
         c += "vpn4 table vpntab4;\n\n";
+    }
+    if families.contains(&Family::Vpnv6) {
+        c += "vpn6 table vpntab6;\n\n";
     }
     for (i, n) in spec.neighbors.iter().enumerate() {
         c += &format!("protocol bgp n{} {{\n", i + 1);
@@ -99,12 +109,32 @@ pub fn config(spec: &PeerSpec, static_conf: &Path) -> Result<String> {
         if n.route_reflector_client {
             c += "  rr client;\n";
         }
+        if let Some(t) = n.graceful_restart {
+            c += &format!("  graceful restart on;\n  graceful restart time {t};\n");
+        }
+        let add_paths = match n.add_path {
+            Some(a) if a.receive && a.send > 0 => " add paths on;",
+            Some(a) if a.send > 0 => " add paths tx;",
+            Some(a) if a.receive => " add paths rx;",
+            _ => "",
+        }
+        .to_string();
+        if n.remote_as == spec.local_as {
+            // iBGP is multihop by default, resolving next hops through an IGP table this
+            // harness does not have: the neighbor is on-link.
+            c += "  direct;\n";
+        }
         for f in &n.families {
             c += &match f {
-                Family::Ipv4Unicast => "  ipv4 { import all; export all; };\n".to_string(),
-                Family::Ipv6Unicast => "  ipv6 { import all; export all; };\n".to_string(),
-                Family::Vpnv4 => "  vpn4 mpls { table vpntab4; import all; export all; };\n".to_string(),
-                Family::Evpn => unreachable!("refused above"),
+                Family::Ipv4Unicast => format!("  ipv4 {{ import all; export all;{add_paths} }};\n"),
+                Family::Ipv6Unicast => format!("  ipv6 {{ import all; export all;{add_paths} }};\n"),
+                Family::Vpnv4 => {
+                    format!("  vpn4 mpls {{ table vpntab4; import all; export all;{add_paths} }};\n")
+                }
+                Family::Vpnv6 => {
+                    format!("  vpn6 mpls {{ table vpntab6; import all; export all;{add_paths} }};\n")
+                }
+                Family::Evpn | Family::Rtc => unreachable!("refused above"),
             };
         }
         c += "}\n\n";
@@ -132,13 +162,13 @@ fn static_route(r: &Route) -> Result<String> {
         return Err(unsupported("send raw attributes".into()));
     }
     let target = match (r.family, r.next_hop) {
-        (Family::Vpnv4, Some(nh)) => {
+        (Family::Vpnv4 | Family::Vpnv6, Some(nh)) => {
             let label = r
                 .label
                 .ok_or_else(|| Error::Config(format!("VPNv4 route {} needs a label", r.key())))?;
             format!("via {nh} mpls {label}")
         }
-        (Family::Vpnv4, None) => {
+        (Family::Vpnv4 | Family::Vpnv6, None) => {
             return Err(unsupported(format!(
                 "keep the label of {} with next-hop-self (BIRD 2.0 sends label 3): give it a third-party \
                  next hop on the segment, neither BIRD's address nor the neighbor's",
@@ -149,13 +179,24 @@ fn static_route(r: &Route) -> Result<String> {
         (_, None) => "blackhole".to_string(),
     };
     let net = match (r.family, r.rd) {
-        (Family::Vpnv4, Some(rd)) => format!("{rd} {}", r.prefix),
-        (Family::Vpnv4, None) => return Err(Error::Config(format!("VPNv4 route {} needs an RD", r.key()))),
+        (Family::Vpnv4 | Family::Vpnv6, Some(rd)) => format!("{rd} {}", r.prefix),
+        (Family::Vpnv4 | Family::Vpnv6, None) => {
+            return Err(Error::Config(format!("VPN route {} needs an RD", r.key())));
+        }
         _ => r.prefix.to_string(),
     };
     let mut attrs = String::new();
     for c in &r.communities {
         attrs += &format!(" bgp_community.add(({}, {}));", c.0, c.1);
+    }
+    for c in &r.large_communities {
+        attrs += &format!(" bgp_large_community.add(({}, {}, {}));", c.0, c.1, c.2);
+    }
+    if let Some(med) = r.med {
+        attrs += &format!(" bgp_med = {med};");
+    }
+    if let Some(lp) = r.local_pref {
+        attrs += &format!(" bgp_local_pref = {lp};");
     }
     for c in &r.ext_communities {
         attrs += &match c {
@@ -190,6 +231,10 @@ impl Bird {
             .map_err(|e| Error::Config(format!("BIRD rejects its configuration: {e}")))?;
         let ctl = d.join("bird.ctl");
         let mut cmd = in_netns(netns, "bird");
+        if spec.restarting {
+            // Graceful restart recovery: the R bit, routes held back until End-of-RIB.
+            cmd.arg("-R");
+        }
         cmd.arg("-f")
             .arg("-c")
             .arg(&conf)
@@ -206,6 +251,12 @@ impl Bird {
             announced: Mutex::new(Vec::new()),
             dir,
         })
+    }
+
+    /// Kills bird with SIGKILL: no NOTIFICATION, the sessions just break (a crash, for graceful
+    /// restart tests). Idempotent; the directory goes on drop.
+    pub fn kill(&mut self) -> Result<()> {
+        self.bird.kill()
     }
 
     /// Runs `birdc -s SOCKET ARGS...`; returns its output.
@@ -336,6 +387,16 @@ pub fn parse_routes(family: Family, text: &str, protocols: &[(String, IpAddr)]) 
                     .split(|c: char| c.is_whitespace() || c == '{' || c == '}' || c == ',')
                     .filter_map(|t| t.parse().ok())
                     .collect()
+            }
+            "BGP.med" => r.med = value.trim().parse().ok(),
+            "BGP.local_pref" => r.local_pref = value.trim().parse().ok(),
+            "BGP.large_community" => {
+                for t in tuples(value) {
+                    if let [a, b, c] = t.as_slice() {
+                        let n = |s: &String| s.parse::<u32>().map_err(|e| Error::parse("BIRD large community", e));
+                        r.large_communities.push(crate::LargeCommunity(n(a)?, n(b)?, n(c)?));
+                    }
+                }
             }
             "BGP.next_hop" => r.next_hop = value.split_whitespace().next().and_then(|t| t.parse().ok()),
             "BGP.mpls_label_stack" => r.label = value.split(['/', ' ']).next().and_then(|t| t.parse().ok()),

@@ -84,6 +84,8 @@ fn family_name(f: Family) -> &'static str {
         Family::Ipv6Unicast => "ipv6 unicast",
         Family::Vpnv4 => "ipv4 mpls-vpn",
         Family::Evpn => "l2vpn evpn",
+        Family::Vpnv6 => "ipv6 mpls-vpn",
+        Family::Rtc => "ipv4 rtc",
     }
 }
 
@@ -226,19 +228,19 @@ impl Exabgp {
         let mut c = format!("{verb} route {}", route.prefix);
         match route.family {
             Family::Ipv4Unicast | Family::Ipv6Unicast => {}
-            Family::Vpnv4 => {
+            Family::Vpnv4 | Family::Vpnv6 => {
                 let (Some(rd), Some(label)) = (route.rd, route.label) else {
                     return Err(Error::Config(format!(
-                        "VPNv4 route {} needs an RD and a label",
+                        "VPN route {} needs an RD and a label",
                         route.key()
                     )));
                 };
                 let _ = write!(c, " rd {rd} label {label}");
             }
-            Family::Evpn => {
+            Family::Evpn | Family::Rtc => {
                 return Err(Error::Unsupported {
                     peer: "ExaBGP",
-                    what: "originate EVPN routes through this harness".into(),
+                    what: format!("originate {} routes through this harness", route.family),
                 });
             }
         }

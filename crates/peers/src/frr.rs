@@ -47,6 +47,9 @@ fn afi_safi(f: Family) -> &'static str {
         Family::Ipv6Unicast => "ipv6 unicast",
         Family::Vpnv4 => "ipv4 vpn",
         Family::Evpn => "l2vpn evpn",
+        Family::Vpnv6 => "ipv6 vpn",
+        // Refused in Frr::start: FRR 8.4 has no RT constraint.
+        Family::Rtc => "ipv4 rtc",
     }
 }
 
@@ -68,6 +71,10 @@ pub fn config(spec: &PeerSpec) -> String {
     c += &format!("router bgp {}\n", spec.local_as);
     c += &format!(" bgp router-id {}\n", spec.router_id);
     c += " no bgp ebgp-requires-policy\n no bgp default ipv4-unicast\n no bgp network import-check\n";
+    if let Some(t) = spec.neighbors.iter().find_map(|n| n.graceful_restart) {
+        c += &format!(" bgp graceful-restart\n bgp graceful-restart restart-time {t}\n");
+        c += " bgp graceful-restart preserve-fw-state\n";
+    }
     for n in &spec.neighbors {
         let a = n.address;
         c += &format!(" neighbor {a} remote-as {}\n", n.remote_as);
@@ -93,6 +100,9 @@ pub fn config(spec: &PeerSpec) -> String {
             if n.route_reflector_client {
                 c += &format!("  neighbor {} route-reflector-client\n", n.address);
             }
+            if n.add_path.is_some_and(|a| a.send > 0) {
+                c += &format!("  neighbor {} addpath-tx-all-paths\n", n.address);
+            }
         }
         c += " exit-address-family\n";
     }
@@ -104,6 +114,12 @@ impl Frr {
     pub fn start(netns: &str, spec: &PeerSpec) -> Result<Frr> {
         check_netns(netns)?;
         spec.validate()?;
+        if spec.families().contains(&Family::Rtc) {
+            return Err(Error::Unsupported {
+                peer: "FRR",
+                what: "do RT constraint (FRR 8.4 has no SAFI 132)".into(),
+            });
+        }
         let dir = temp_dir("frr")?;
         let d = dir.path();
         let (uid, gid) = user_ids("frr")?;
@@ -135,7 +151,13 @@ impl Frr {
         let mut zebra = Daemon::spawn("zebra", &mut common("zebra"), &d.join("zebra.log"))?;
         let zserv = d.join("zserv.api");
         zebra.wait_ready("open its zserv socket", Duration::from_secs(10), || zserv.exists())?;
-        let mut bgpd = Daemon::spawn("bgpd", common("bgpd").arg("-n"), &d.join("bgpd.log"))?;
+        let mut bgpd_cmd = common("bgpd");
+        bgpd_cmd.arg("-n");
+        if spec.restarting {
+            // Graceful restart: the R and F bits in its OPENs, routes selected after End-of-RIB.
+            bgpd_cmd.arg("-K");
+        }
+        let mut bgpd = Daemon::spawn("bgpd", &mut bgpd_cmd, &d.join("bgpd.log"))?;
         let vty = d.join("bgpd.vty");
         bgpd.wait_ready("open its vty socket", Duration::from_secs(10), || vty.exists())?;
         let frr = Frr {
@@ -159,6 +181,14 @@ impl Frr {
             detail: format!("{last:?}\n{}", frr.logs(30)),
         })?;
         Ok(frr)
+    }
+
+    /// Kills bgpd and zebra with SIGKILL: no NOTIFICATION, the sessions just break (a crash, for
+    /// graceful restart tests). Idempotent; the directory goes on drop.
+    pub fn kill(&mut self) -> Result<()> {
+        let a = self.bgpd.kill();
+        let b = self.zebra.kill();
+        a.and(b)
     }
 
     /// Runs vtysh commands (each a `-c`); returns the output. Output lines starting with `%` (FRR's
@@ -210,10 +240,10 @@ impl Frr {
     fn network_line(route: &Route) -> Result<String> {
         match route.family {
             Family::Ipv4Unicast | Family::Ipv6Unicast => Ok(format!("network {}", route.prefix)),
-            Family::Vpnv4 => {
+            Family::Vpnv4 | Family::Vpnv6 => {
                 let (Some(rd), Some(label)) = (route.rd, route.label) else {
                     return Err(Error::Config(format!(
-                        "VPNv4 route {} needs an RD and a label",
+                        "VPN route {} needs an RD and a label",
                         route.key()
                     )));
                 };
@@ -222,6 +252,10 @@ impl Frr {
             Family::Evpn => Err(Error::Unsupported {
                 peer: "FRR",
                 what: "originate EVPN type-5 routes without a VRF with an L3VNI".into(),
+            }),
+            Family::Rtc => Err(Error::Unsupported {
+                peer: "FRR",
+                what: "do RT constraint".into(),
             }),
         }
     }
@@ -232,7 +266,7 @@ impl Frr {
         // Unicast: routes.{prefix: [paths]}; VPN: routes.routeDistinguishers.{rd: {prefix: [paths]}}.
         let mut prefixes = BTreeSet::new();
         let tables: Vec<&Value> = match family {
-            Family::Vpnv4 => routes["routeDistinguishers"]
+            Family::Vpnv4 | Family::Vpnv6 => routes["routeDistinguishers"]
                 .as_object()
                 .map(|m| m.values().collect())
                 .unwrap_or_default(),
@@ -260,7 +294,7 @@ impl Frr {
                 Err(e) => return Err(e),
             };
             let per_rd: Vec<(Option<crate::Rd>, &Value)> = match family {
-                Family::Vpnv4 => detail
+                Family::Vpnv4 | Family::Vpnv6 => detail
                     .as_object()
                     .into_iter()
                     .flatten()
@@ -342,6 +376,14 @@ fn parse_path(family: Family, prefix: IpNet, p: &Value) -> Result<Option<Route>>
     if let Some(s) = p["extendedCommunity"]["string"].as_str() {
         r.ext_communities = parse_ext_communities(s)?;
     }
+    if let Some(s) = p["largeCommunity"]["string"].as_str() {
+        for c in s.split_whitespace() {
+            r.large_communities
+                .push(c.parse().map_err(|e| Error::parse("FRR large community", e))?);
+        }
+    }
+    r.med = p["metric"].as_u64().map(|m| m as u32);
+    r.local_pref = p["locPrf"].as_u64().map(|m| m as u32);
     r.label = p["remoteLabel"].as_u64().map(|l| l as u32);
     let nexthops: Vec<&Value> = p["nexthops"].as_array().into_iter().flatten().collect();
     r.next_hop = nexthops
@@ -429,6 +471,16 @@ impl Peer for Frr {
         if !route.communities.is_empty() {
             let cs: Vec<String> = route.communities.iter().map(|c| c.to_string()).collect();
             lines.push(format!("set community {}", cs.join(" ")));
+        }
+        if !route.large_communities.is_empty() {
+            let cs: Vec<String> = route.large_communities.iter().map(|c| c.to_string()).collect();
+            lines.push(format!("set large-community {}", cs.join(" ")));
+        }
+        if let Some(med) = route.med {
+            lines.push(format!("set metric {med}"));
+        }
+        if let Some(lp) = route.local_pref {
+            lines.push(format!("set local-preference {lp}"));
         }
         let mut rts = Vec::new();
         for c in &route.ext_communities {

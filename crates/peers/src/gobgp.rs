@@ -43,6 +43,8 @@ fn afi_safi_name(f: Family) -> &'static str {
         Family::Ipv6Unicast => "ipv6-unicast",
         Family::Vpnv4 => "l3vpn-ipv4-unicast",
         Family::Evpn => "l2vpn-evpn",
+        Family::Vpnv6 => "l3vpn-ipv6-unicast",
+        Family::Rtc => "rtc",
     }
 }
 
@@ -52,6 +54,8 @@ fn cli_family(f: Family) -> &'static str {
         Family::Ipv6Unicast => "ipv6",
         Family::Vpnv4 => "vpnv4",
         Family::Evpn => "evpn",
+        Family::Vpnv6 => "vpnv6",
+        Family::Rtc => "rtc",
     }
 }
 
@@ -91,6 +95,9 @@ pub fn config(spec: &PeerSpec) -> String {
         if n.ttl_security {
             c += "  [neighbors.ttl-security.config]\n    enabled = true\n    ttl-min = 255\n";
         }
+        if let Some(t) = n.graceful_restart {
+            c += &format!("  [neighbors.graceful-restart.config]\n    enabled = true\n    restart-time = {t}\n");
+        }
         if n.route_reflector_client {
             c += &format!(
                 "  [neighbors.route-reflector.config]\n    route-reflector-client = true\n    route-reflector-cluster-id = \"{}\"\n",
@@ -102,6 +109,15 @@ pub fn config(spec: &PeerSpec) -> String {
                 "  [[neighbors.afi-safis]]\n    [neighbors.afi-safis.config]\n      afi-safi-name = \"{}\"\n",
                 afi_safi_name(*f)
             );
+            if n.graceful_restart.is_some() {
+                c += "    [neighbors.afi-safis.mp-graceful-restart.config]\n      enabled = true\n";
+            }
+            if let Some(ap) = n.add_path {
+                c += &format!(
+                    "    [neighbors.afi-safis.add-paths.config]\n      receive = {}\n      send-max = {}\n",
+                    ap.receive, ap.send
+                );
+            }
         }
     }
     c
@@ -118,6 +134,10 @@ impl Gobgp {
         cmd.arg("-f").arg(&conf);
         cmd.args(["-t", "toml", "-p", "-l", "info", "--pprof-disable"]);
         cmd.arg(format!("--api-hosts={API}:{API_PORT}"));
+        if spec.restarting {
+            // Graceful restart: the R bit in its OPENs (and the F bit per family).
+            cmd.arg("-r");
+        }
         let mut gobgpd = Daemon::spawn("gobgpd", &mut cmd, &dir.path().join("gobgpd.log"))?;
         let netns_owned = netns.to_string();
         gobgpd.wait_ready("answer on its API", Duration::from_secs(15), || {
@@ -129,6 +149,12 @@ impl Gobgp {
             gobgpd,
             dir,
         })
+    }
+
+    /// Kills gobgpd with SIGKILL: no NOTIFICATION, the sessions just break (a crash, for
+    /// graceful restart tests). Idempotent; the directory goes on drop.
+    pub fn kill(&mut self) -> Result<()> {
+        self.gobgpd.kill()
     }
 
     /// Runs `gobgp ARGS...` against this daemon; returns stdout.
@@ -156,7 +182,8 @@ impl Gobgp {
         let need = |what: &str| Error::Config(format!("{} route {} needs {what}", route.family, route.key()));
         match route.family {
             Family::Ipv4Unicast | Family::Ipv6Unicast => a.push(route.prefix.to_string()),
-            Family::Vpnv4 => {
+            Family::Rtc => return Err(unsupported("announce RT membership from the CLI (use a VRF)".into())),
+            Family::Vpnv4 | Family::Vpnv6 => {
                 a.push(route.prefix.to_string());
                 a.push("label".into());
                 a.push(route.label.ok_or_else(|| need("a label"))?.to_string());
@@ -199,6 +226,17 @@ impl Gobgp {
             let cs: Vec<String> = route.communities.iter().map(|c| c.to_string()).collect();
             a.push("community".into());
             a.push(cs.join(","));
+        }
+        if !route.large_communities.is_empty() {
+            let cs: Vec<String> = route.large_communities.iter().map(|c| c.to_string()).collect();
+            a.push("large-community".into());
+            a.push(cs.join(","));
+        }
+        if let Some(med) = route.med {
+            a.extend(["med".into(), med.to_string()]);
+        }
+        if let Some(lp) = route.local_pref {
+            a.extend(["local-pref".into(), lp.to_string()]);
         }
         if let Some(nh) = route.next_hop {
             a.extend(["nexthop".into(), nh.to_string()]);
@@ -309,6 +347,19 @@ pub fn parse_path(family: Family, p: &Value) -> Result<Option<Route>> {
                     .flatten()
                     .flat_map(|s| s["asns"].as_array().into_iter().flatten())
                     .filter_map(|n| n.as_u64().map(|n| n as u32))
+                    .collect()
+            }
+            Some(4) => r.med = a["metric"].as_u64().map(|m| m as u32),
+            Some(5) => r.local_pref = a["value"].as_u64().map(|m| m as u32),
+            Some(32) => {
+                r.large_communities = a["value"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|c| {
+                        let n = |k: &str| c[k].as_u64().and_then(|v| u32::try_from(v).ok());
+                        Some(crate::LargeCommunity(n("ASN")?, n("LocalData1")?, n("LocalData2")?))
+                    })
                     .collect()
             }
             Some(3) | Some(14) => {

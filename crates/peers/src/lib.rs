@@ -49,7 +49,8 @@ pub use frr::Frr;
 pub use gobgp::Gobgp;
 pub use net::{Node, PeerNet};
 pub use route::{
-    AdminValue, Community, ENCAP_VXLAN, ExtCommunity, Family, Mac, RawAttribute, Rd, Route, Rt, find_route,
+    AdminValue, Community, ENCAP_VXLAN, ExtCommunity, Family, LargeCommunity, Mac, RawAttribute, Rd, Route, Rt,
+    find_route,
 };
 
 #[derive(Debug, thiserror::Error)]
@@ -123,6 +124,13 @@ pub struct Neighbor {
     /// GTSM (RFC 5082): send with TTL 255 and accept only TTL 255 (a directly connected peer).
     pub ttl_security: bool,
     pub route_reflector_client: bool,
+    /// Graceful restart (RFC 4724) with this Restart Time, seconds: the daemon keeps the
+    /// neighbor's routes across its restarts and advertises the capability (forwarding state
+    /// preserved where the daemon can say so).
+    pub graceful_restart: Option<u16>,
+    /// ADD-PATH (RFC 7911) on every family of the session: receive several paths per prefix,
+    /// and send up to `send` paths (0: send only the best).
+    pub add_path: Option<AddPath>,
     /// Our address for this session; default: the [`PeerSpec::local_address`] when it is of the
     /// neighbor's IP version.
     pub local_address: Option<IpAddr>,
@@ -138,6 +146,8 @@ impl Neighbor {
             passive: false,
             ttl_security: false,
             route_reflector_client: false,
+            graceful_restart: None,
+            add_path: None,
             local_address: None,
         }
     }
@@ -162,10 +172,28 @@ impl Neighbor {
         self
     }
 
+    pub fn graceful_restart(mut self, restart_time: u16) -> Neighbor {
+        self.graceful_restart = Some(restart_time);
+        self
+    }
+
+    pub fn add_path(mut self, add_path: AddPath) -> Neighbor {
+        self.add_path = Some(add_path);
+        self
+    }
+
     pub fn local_address(mut self, address: IpAddr) -> Neighbor {
         self.local_address = Some(address);
         self
     }
+}
+
+/// ADD-PATH (RFC 7911) directions of a neighbor.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AddPath {
+    pub receive: bool,
+    /// How many paths per prefix to send; 0 sends only the best (no send capability).
+    pub send: u8,
 }
 
 /// What a peer is: its AS, router ID, address and neighbors.
@@ -175,6 +203,9 @@ pub struct PeerSpec {
     pub router_id: Ipv4Addr,
     pub local_address: IpAddr,
     pub neighbors: Vec<Neighbor>,
+    /// Start as a speaker that has just restarted with graceful restart (RFC 4724 §4.1: the
+    /// Restart State bit; FRR `bgpd -K`, GoBGP `gobgpd -r`, BIRD `bird -R`).
+    pub restarting: bool,
 }
 
 impl PeerSpec {
@@ -185,7 +216,13 @@ impl PeerSpec {
             router_id: address,
             local_address: IpAddr::V4(address),
             neighbors: Vec::new(),
+            restarting: false,
         }
+    }
+
+    pub fn restarting(mut self) -> PeerSpec {
+        self.restarting = true;
+        self
     }
 
     pub fn neighbor(mut self, n: Neighbor) -> PeerSpec {

@@ -186,6 +186,23 @@ impl Daemon {
         }
     }
 
+    /// SIGKILL at once (the daemon gets no chance to send a NOTIFICATION or close its sessions
+    /// in order: a crash), and reaps. Idempotent.
+    pub fn kill(&mut self) -> Result<()> {
+        let Some(mut child) = self.child.take() else {
+            return Ok(());
+        };
+        if let Ok(Some(_)) = child.try_wait() {
+            return Ok(());
+        }
+        // Not reaped yet, so the PID is still ours.
+        let _ = kill(Pid::from_raw(child.id() as i32), Signal::SIGKILL);
+        child
+            .wait()
+            .map(|_| ())
+            .map_err(|e| Error::io(format!("waiting for {}", self.name), e))
+    }
+
     /// SIGTERM, wait up to the grace period, then SIGKILL; always reaps. Idempotent.
     pub fn stop(&mut self) -> Result<()> {
         let Some(mut child) = self.child.take() else {

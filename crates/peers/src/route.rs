@@ -18,10 +18,27 @@ pub enum Family {
     Vpnv4,
     /// AFI 25 / SAFI 70 (RFC 7432). The harness reports and originates type-5 (IP prefix) routes.
     Evpn,
+    /// AFI 2 / SAFI 128 (RFC 4659).
+    Vpnv6,
+    /// AFI 1 / SAFI 132, route target membership (RFC 4684): configured only (GoBGP), never
+    /// announced or reported through [`Route`].
+    Rtc,
 }
 
 impl Family {
-    pub const ALL: [Family; 4] = [Family::Ipv4Unicast, Family::Ipv6Unicast, Family::Vpnv4, Family::Evpn];
+    pub const ALL: [Family; 6] = [
+        Family::Ipv4Unicast,
+        Family::Ipv6Unicast,
+        Family::Vpnv4,
+        Family::Evpn,
+        Family::Vpnv6,
+        Family::Rtc,
+    ];
+
+    /// VPNv4 or VPNv6.
+    pub fn is_vpn(self) -> bool {
+        matches!(self, Family::Vpnv4 | Family::Vpnv6)
+    }
 }
 
 impl fmt::Display for Family {
@@ -31,6 +48,8 @@ impl fmt::Display for Family {
             Family::Ipv6Unicast => "ipv6-unicast",
             Family::Vpnv4 => "vpnv4",
             Family::Evpn => "evpn",
+            Family::Vpnv6 => "vpnv6",
+            Family::Rtc => "rtc",
         })
     }
 }
@@ -165,6 +184,33 @@ impl FromStr for Community {
     }
 }
 
+/// A large community (RFC 8092), shown as `global:local1:local2`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct LargeCommunity(pub u32, pub u32, pub u32);
+
+impl fmt::Display for LargeCommunity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}:{}", self.0, self.1, self.2)
+    }
+}
+
+impl FromStr for LargeCommunity {
+    type Err = String;
+    fn from_str(s: &str) -> Result<LargeCommunity, String> {
+        let bad = || format!("not a large community (N:N:N): {s:?}");
+        let mut it = s.split(':').map(|p| p.trim().parse::<u32>().map_err(|_| bad()));
+        let c = LargeCommunity(
+            it.next().ok_or_else(bad)??,
+            it.next().ok_or_else(bad)??,
+            it.next().ok_or_else(bad)??,
+        );
+        if it.next().is_some() {
+            return Err(bad());
+        }
+        Ok(c)
+    }
+}
+
 /// A MAC address (EVPN router MAC).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Mac(pub [u8; 6]);
@@ -296,6 +342,11 @@ pub struct Route {
     pub as_path: Vec<u32>,
     pub communities: Vec<Community>,
     pub ext_communities: Vec<ExtCommunity>,
+    pub large_communities: Vec<LargeCommunity>,
+    /// MULTI_EXIT_DISC.
+    pub med: Option<u32>,
+    /// LOCAL_PREF (iBGP).
+    pub local_pref: Option<u32>,
     /// Extra attributes sent verbatim (announce through ExaBGP only).
     pub raw_attributes: Vec<RawAttribute>,
     /// The neighbor this route was learned from (received routes).
@@ -313,6 +364,9 @@ impl Route {
             as_path: Vec::new(),
             communities: Vec::new(),
             ext_communities: Vec::new(),
+            large_communities: Vec::new(),
+            med: None,
+            local_pref: None,
             raw_attributes: Vec::new(),
             from: None,
         }
@@ -335,6 +389,15 @@ impl Route {
         r
     }
 
+    /// A VPNv4 or VPNv6 route, by the prefix's version.
+    pub fn vpn(rd: Rd, prefix: IpNet, label: u32) -> Route {
+        let mut r = Route::vpnv4(rd, prefix, label);
+        if prefix.addr().is_ipv6() {
+            r.family = Family::Vpnv6;
+        }
+        r
+    }
+
     /// An EVPN type-5 (IP prefix) route, Ethernet tag 0, gateway 0, with the VNI in the label
     /// field (RFC 9136 with VXLAN).
     pub fn evpn_prefix(rd: Rd, prefix: IpNet, vni: u32) -> Route {
@@ -351,6 +414,21 @@ impl Route {
 
     pub fn with_community(mut self, c: Community) -> Route {
         self.communities.push(c);
+        self
+    }
+
+    pub fn with_large_community(mut self, c: LargeCommunity) -> Route {
+        self.large_communities.push(c);
+        self
+    }
+
+    pub fn with_med(mut self, med: u32) -> Route {
+        self.med = Some(med);
+        self
+    }
+
+    pub fn with_local_pref(mut self, local_pref: u32) -> Route {
+        self.local_pref = Some(local_pref);
         self
     }
 
