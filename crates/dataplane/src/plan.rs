@@ -133,7 +133,10 @@ pub fn node_plan(state: &NodeState) -> Plan {
         let Some(router_mac) = mac(&route.router_mac) else {
             continue;
         };
-        let table = marks::table(route.vni);
+        // The table is the local network's; the VNI in the packet is the one the route
+        // advertises, which a network joined with another cluster's may not share.
+        let local_vni = state.networks.get(&route.network).map_or(route.vni, |n| n.vni);
+        let table = marks::table(local_vni);
         let gateway = match prefix {
             IpNet::V4(_) => IpAddr::V4(route.vtep),
             IpNet::V6(_) => IpAddr::V6(marks::vtep_gateway_v6(route.vtep)),

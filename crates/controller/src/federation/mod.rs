@@ -1,0 +1,301 @@
+//! Federation: the cluster's virtual networks over BGP. Every workload endpoint is exported as
+//! an EVPN type 5 route of its network with its node as next hop ([`export`]); routes from other
+//! clusters whose route targets a network imports become routes on the nodes of that network
+//! ([`import`]), merged into their sync streams.
+//!
+//! One task owns it all: it follows the store (nodes, networks, endpoints, the cluster) and the
+//! speaker's VRF tables, and keeps the speaker's originated routes equal to what the store says.
+//! A restarted speaker starts from nothing: everything is originated and registered again.
+
+mod export;
+mod import;
+mod routing;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::Duration;
+
+use ipnet::IpNet;
+use tokio::sync::broadcast::error::RecvError;
+use tokio::sync::mpsc;
+use weft_api::{Kind, Resource};
+use weft_bgp::rib::{Path, RouteKey, VrfRoute};
+use weft_speaker::{SpeakerHandle, VrfEvent};
+
+use crate::bgp::BgpView;
+use crate::state::{Command, Handle, Imported};
+pub use routing::{VnRouting, vn_routing};
+
+/// How often the task looks for a (re)started speaker, and retries after a failure.
+const POLL: Duration = Duration::from_millis(500);
+
+/// What the task knows; all of it belongs to the current speaker.
+#[derive(Default)]
+struct Federation {
+    speaker: Option<SpeakerHandle>,
+    imports: Option<mpsc::UnboundedReceiver<VrfEvent>>,
+    /// The networks as last read from the store.
+    networks: BTreeMap<String, VnRouting>,
+    /// The VRFs registered with the speaker (their import side).
+    registered: BTreeMap<String, VnRouting>,
+    /// What the speaker originates for us.
+    announced: BTreeMap<RouteKey, Path>,
+    /// The speaker's VRF tables as reported.
+    tables: BTreeMap<String, BTreeMap<IpNet, VrfRoute>>,
+    /// Problems already logged, so that each is said once.
+    said: BTreeSet<String>,
+}
+
+fn relevant(kind: Kind) -> bool {
+    matches!(
+        kind,
+        Kind::Node | Kind::VirtualNetwork | Kind::WorkloadEndpoint | Kind::Cluster
+    )
+}
+
+/// Runs until the controller closes.
+pub async fn federation_loop(handle: Handle, view: BgpView) {
+    let mut events = match handle.call(|reply| Command::Subscribe { reply }).await {
+        Ok(rx) => rx,
+        Err(e) => {
+            tracing::error!(error = %e, "federation: cannot subscribe to changes");
+            return;
+        }
+    };
+    let mut fed = Federation::default();
+    let mut dirty = true;
+    loop {
+        let running = view.speaker();
+        let same = match (&running, &fed.speaker) {
+            (Some(a), Some(b)) => a.same_speaker(b),
+            (None, None) => true,
+            _ => false,
+        };
+        if !same {
+            fed.restart(running).await;
+            fed.publish(&handle);
+            dirty = true;
+        }
+        if dirty && fed.speaker.is_some() {
+            dirty = !fed.reconcile(&handle).await;
+            fed.publish(&handle);
+        }
+        enum Woken {
+            Closing,
+            Tick,
+            Store(bool),
+            Import(Option<VrfEvent>),
+        }
+        let woken = {
+            let imports = fed.imports.as_mut();
+            tokio::select! {
+                _ = handle.closing() => Woken::Closing,
+                _ = tokio::time::sleep(POLL) => Woken::Tick,
+                e = events.recv() => Woken::Store(match e {
+                    Ok(e) => relevant(e.object.kind()),
+                    Err(RecvError::Lagged(_)) => true,
+                    Err(RecvError::Closed) => return,
+                }),
+                e = async {
+                    match imports {
+                        Some(rx) => rx.recv().await,
+                        None => std::future::pending().await,
+                    }
+                } => Woken::Import(e),
+            }
+        };
+        match woken {
+            Woken::Closing => return,
+            Woken::Tick => {}
+            Woken::Store(changed) => {
+                dirty |= changed;
+                // Take a burst of changes in one pass.
+                while let Ok(e) = events.try_recv() {
+                    dirty |= relevant(e.object.kind());
+                }
+            }
+            Woken::Import(None) => fed.imports = None,
+            Woken::Import(Some(event)) => {
+                fed.take(event);
+                while let Some(event) = fed.imports.as_mut().and_then(|rx| rx.try_recv().ok()) {
+                    fed.take(event);
+                }
+                fed.publish(&handle);
+            }
+        }
+    }
+}
+
+async fn list(handle: &Handle, kind: Kind) -> Option<Vec<Resource>> {
+    match handle
+        .call(|reply| Command::List {
+            kind,
+            namespace: None,
+            reply,
+        })
+        .await
+    {
+        Ok((_, items)) => Some(items),
+        Err(e) => {
+            tracing::warn!(error = %e, ?kind, "federation: cannot list");
+            None
+        }
+    }
+}
+
+impl Federation {
+    /// Starts over with another speaker (or none).
+    async fn restart(&mut self, speaker: Option<SpeakerHandle>) {
+        self.announced.clear();
+        self.registered.clear();
+        self.tables.clear();
+        self.imports = None;
+        if let Some(s) = &speaker {
+            match s.subscribe_imports().await {
+                Ok(rx) => self.imports = Some(rx),
+                Err(e) => tracing::warn!(error = %e, "federation: cannot follow the speaker's VRFs"),
+            }
+        }
+        self.speaker = speaker;
+    }
+
+    fn say(&mut self, problem: String) {
+        if self.said.insert(problem.clone()) {
+            tracing::warn!("federation: {problem}");
+        }
+    }
+
+    /// Brings the speaker's VRFs and originated routes in line with the store; false to retry.
+    async fn reconcile(&mut self, handle: &Handle) -> bool {
+        let Some(speaker) = self.speaker.clone() else {
+            return true;
+        };
+        let (Some(clusters), Some(vns), Some(nodes), Some(weps)) = (
+            list(handle, Kind::Cluster).await,
+            list(handle, Kind::VirtualNetwork).await,
+            list(handle, Kind::Node).await,
+            list(handle, Kind::WorkloadEndpoint).await,
+        ) else {
+            return false;
+        };
+        let pod_cidrs = clusters
+            .iter()
+            .find_map(|r| match r {
+                Resource::Cluster(c) => Some(c.spec.pod_cidrs.clone()),
+                _ => None,
+            })
+            .unwrap_or_default();
+        let (asn, router_id) = (speaker.local_as(), speaker.router_id());
+        let mut networks = BTreeMap::new();
+        for r in &vns {
+            let Resource::VirtualNetwork(vn) = r else { continue };
+            match vn_routing(vn, asn, router_id, &pod_cidrs) {
+                Ok(routing) => {
+                    networks.insert(routing.name.clone(), routing);
+                }
+                Err(e) => self.say(format!(
+                    "VirtualNetwork/{}: {e}",
+                    vn.metadata.name.as_deref().unwrap_or_default()
+                )),
+            }
+        }
+        self.networks = networks;
+        // Import side: one VRF per network; re-registered only when its import changed.
+        let gone: Vec<String> = self
+            .registered
+            .keys()
+            .filter(|n| !self.networks.contains_key(*n))
+            .cloned()
+            .collect();
+        for name in gone {
+            if speaker.remove_vrf(&name).await.is_err() {
+                return false;
+            }
+            self.registered.remove(&name);
+        }
+        for (name, routing) in &self.networks {
+            if self.registered.get(name) == Some(routing) {
+                continue;
+            }
+            // The router's MAC matters for export only, which goes per node (see `export`).
+            if speaker.set_vrf(routing.vrf([0; 6])).await.is_err() {
+                return false;
+            }
+            self.registered.insert(name.clone(), routing.clone());
+        }
+        // Export side.
+        let nodes: Vec<_> = nodes
+            .into_iter()
+            .filter_map(|r| match r {
+                Resource::Node(n) => Some(n),
+                _ => None,
+            })
+            .collect();
+        let weps: Vec<_> = weps
+            .into_iter()
+            .filter_map(|r| match r {
+                Resource::WorkloadEndpoint(w) => Some(w),
+                _ => None,
+            })
+            .collect();
+        let desired = export::desired(asn, router_id, &self.networks, &nodes, &weps);
+        let announce: Vec<Path> = desired
+            .iter()
+            .filter(|(k, p)| self.announced.get(*k) != Some(*p))
+            .map(|(_, p)| p.clone())
+            .collect();
+        let withdraw: Vec<RouteKey> = self
+            .announced
+            .keys()
+            .filter(|k| !desired.contains_key(*k))
+            .cloned()
+            .collect();
+        if announce.is_empty() && withdraw.is_empty() {
+            return true;
+        }
+        tracing::debug!(
+            announce = announce.len(),
+            withdraw = withdraw.len(),
+            "federation: originating"
+        );
+        if speaker.originate(announce, withdraw).await.is_err() {
+            return false;
+        }
+        self.announced = desired;
+        true
+    }
+
+    fn take(&mut self, event: VrfEvent) {
+        let table = self.tables.entry(event.vrf).or_default();
+        for c in event.changes {
+            match c.new {
+                Some(route) => {
+                    table.insert(c.prefix, route);
+                }
+                None => {
+                    table.remove(&c.prefix);
+                }
+            }
+        }
+    }
+
+    /// Hands the imported routes to the nodes' sync streams.
+    fn publish(&mut self, handle: &Handle) {
+        let mut imported = Imported::new();
+        let mut problems = Vec::new();
+        for (name, table) in &self.tables {
+            let Some(routing) = self.networks.get(name) else { continue };
+            for route in table.values() {
+                match import::remote_route(routing, route) {
+                    Ok(r) => {
+                        imported.entry(name.clone()).or_default().insert(r.key(), r);
+                    }
+                    Err(reason) => problems.push(format!("network {name}: not installed: {reason}")),
+                }
+            }
+        }
+        for p in problems {
+            self.say(p);
+        }
+        handle.set_imported(imported);
+    }
+}

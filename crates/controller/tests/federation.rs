@@ -1,0 +1,118 @@
+//! Two clusters' controllers joined over eBGP (EVPN), each speaker's sockets in its own network
+//! namespace: a network shared by route target carries endpoints both ways, with each endpoint's
+//! own node as next hop; a network the other side does not import stays out; an endpoint added
+//! or removed on one side shows up on the other side's nodes within a second.
+//! Needs root (network namespaces).
+
+mod support;
+
+use std::time::Duration;
+
+use weft_api::sync::NodeState;
+use weft_api::{Kind, Resource};
+use weft_peers::PeerNet;
+
+use support::{Controller, wait_for};
+
+/// The hard limit; the measured times are printed (`-- --nocapture`).
+const CONVERGE: Duration = Duration::from_secs(5);
+
+fn setup(ctl: &Controller, name: &str, asn: u32, router_id: &str, pod_cidr: &str, vni: u32, node: (&str, &str, &str)) {
+    ctl.apply_yaml(&format!(
+        "apiVersion: weft.io/v1alpha1\nkind: Cluster\nmetadata: {{name: {name}}}\nspec:\n  asn: {asn}\n  routerId: {router_id}\n  podCIDRs: [{pod_cidr}]\n  serviceCIDRs: [10.96.0.0/16]\n"
+    ));
+    // Joined with the other cluster by route target; its own VNI.
+    ctl.apply_yaml(&format!(
+        "apiVersion: weft.io/v1alpha1\nkind: VirtualNetwork\nmetadata: {{name: shared}}\nspec:\n  vni: {vni}\n  importRouteTargets: ['65000:100']\n  exportRouteTargets: ['65000:100']\n"
+    ));
+    let (node, vtep, mac) = node;
+    ctl.apply_yaml(&format!(
+        "apiVersion: weft.io/v1alpha1\nkind: Node\nmetadata: {{name: {node}}}\nspec: {{vtep: {vtep}, routerMac: '{mac}', mtu: 1450}}\n"
+    ));
+}
+
+fn namespace(ctl: &Controller, name: &str, network: &str) {
+    ctl.apply_yaml(&format!(
+        "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: {name}\n  annotations: {{weft.io/virtual-network: {network}}}\n"
+    ));
+}
+
+/// Creates an endpoint; returns its IPv4 address as a host prefix.
+fn endpoint(ctl: &Controller, namespace: &str, pod: &str, node: &str) -> String {
+    let r = ctl.apply_yaml(&format!(
+        "apiVersion: weft.io/v1alpha1\nkind: WorkloadEndpoint\nmetadata: {{name: {pod}, namespace: {namespace}}}\nspec: {{node: {node}, pod: {pod}, containerID: c-{pod}, interface: eth0}}\n"
+    ));
+    let Resource::WorkloadEndpoint(w) = r else {
+        panic!("not an endpoint: {r:?}")
+    };
+    let v4 = w
+        .spec
+        .addresses
+        .iter()
+        .find(|a| !a.contains(':'))
+        .unwrap_or_else(|| panic!("no IPv4 address: {:?}", w.spec.addresses));
+    format!("{v4}/32")
+}
+
+fn bgp_peer(ctl: &Controller, address: std::net::IpAddr, asn: u32) {
+    ctl.apply_yaml(&format!(
+        "apiVersion: weft.io/v1alpha1\nkind: BGPPeer\nmetadata: {{name: other-cluster}}\nspec:\n  address: {address}\n  asn: {asn}\n  families: [l2vpn-evpn]\n  holdTime: 9\n"
+    ));
+}
+
+fn route<'a>(s: &'a NodeState, prefix: &str) -> Option<&'a weft_api::sync::RemoteRoute> {
+    s.routes.values().find(|r| r.prefix == prefix)
+}
+
+#[test]
+fn networks_joined_by_route_target_carry_endpoints_between_clusters() {
+    let net = PeerNet::new("fed", 2);
+    let (na, nb) = (net.node(0), net.node(1));
+    let a = Controller::start(&na.netns);
+    let b = Controller::start(&nb.netns);
+    setup(&a, "cloud-a", 64601, &na.v4().to_string(), "10.244.0.0/16", 100, ("a1", "192.0.2.111", "02:00:00:00:0a:01"));
+    setup(&b, "cloud-b", 64602, &nb.v4().to_string(), "10.245.0.0/16", 200, ("b1", "198.51.100.111", "02:00:00:00:0b:01"));
+    namespace(&a, "frontend", "shared");
+    namespace(&b, "backend", "shared");
+    // A network of B's own, with default route targets (64602:300): A does not import it.
+    b.apply_yaml("apiVersion: weft.io/v1alpha1\nkind: VirtualNetwork\nmetadata: {name: private}\nspec: {vni: 300}\n");
+    namespace(&b, "secret", "private");
+    let front = endpoint(&a, "frontend", "web", "a1");
+    let api = endpoint(&b, "backend", "api-1", "b1");
+    let hidden = endpoint(&b, "secret", "vault", "b1");
+    let a1 = a.follow("a1");
+    let b1 = b.follow("b1");
+    bgp_peer(&a, nb.v4(), 64602);
+    bgp_peer(&b, na.v4(), 64601);
+
+    let took = wait_for("B's endpoint at A's node", &a1, Duration::from_secs(60), |s| route(s, &api).is_some());
+    eprintln!("sessions up and first routes in {took:?}");
+    let r = route(&a1.borrow(), &api).cloned().expect("the route");
+    // Straight to B's node: its VTEP, its router MAC, the VNI B advertises; in A's network.
+    assert_eq!(r.vtep.to_string(), "198.51.100.111");
+    assert_eq!(r.router_mac, "02:00:00:00:0b:01");
+    assert_eq!((r.vni, r.network.as_str()), (200, "shared"));
+    wait_for("A's endpoint at B's node", &b1, CONVERGE, |s| {
+        route(s, &front).is_some_and(|r| r.vni == 100 && r.vtep.to_string() == "192.0.2.111")
+    });
+    // The private network's endpoint never reaches A, and A's own endpoint is local, not a route.
+    std::thread::sleep(Duration::from_millis(500));
+    assert!(route(&a1.borrow(), &hidden).is_none(), "{:#?}", a1.borrow().routes);
+    assert!(route(&a1.borrow(), &front).is_none());
+
+    // An endpoint added in B appears at A's node; deleted, it goes.
+    let api2 = endpoint(&b, "backend", "api-2", "b1");
+    let added = wait_for("a new endpoint of B at A", &a1, CONVERGE, |s| route(s, &api2).is_some());
+    b.rt
+        .block_on(b.client.delete(Kind::WorkloadEndpoint, Some("backend"), "api-2", None))
+        .expect("delete");
+    let removed = wait_for("a deleted endpoint of B gone at A", &a1, CONVERGE, |s| route(s, &api2).is_none());
+    eprintln!("endpoint added in B -> at A's node: {added:?}; deleted -> gone: {removed:?}");
+    assert!(route(&a1.borrow(), &api).is_some(), "the other endpoint stays");
+
+    // B stops exporting on the shared target: A's node loses B's routes.
+    b.apply_yaml(
+        "apiVersion: weft.io/v1alpha1\nkind: VirtualNetwork\nmetadata: {name: shared}\nspec:\n  vni: 200\n  importRouteTargets: ['65000:100']\n  exportRouteTargets: ['65000:999']\n",
+    );
+    wait_for("B's routes leave A after B changes its export", &a1, CONVERGE, |s| route(s, &api).is_none());
+}
