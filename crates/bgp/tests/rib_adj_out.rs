@@ -370,3 +370,33 @@ fn four_octet_ases_reach_a_two_octet_peer_through_as4_path() {
         Some(AsPath::sequence(vec![LOCAL_AS, 4_200_000_001]))
     );
 }
+
+#[test]
+fn ipv6_routes_over_an_ipv4_session_get_an_ipv4_mapped_next_hop() {
+    // RFC 4659 §3.2.1.1 / RFC 4798 §2: the 16-octet next hop of an IPv6 family, from the IPv4
+    // session address; before, the UPDATE failed to encode and the batch was lost.
+    let mut rib = rib(false);
+    let local = weft_bgp::rib::Path {
+        peer: PeerId::LOCAL,
+        peer_info: PeerInfo::local(LOCAL_AS, ip(ROUTER_ID)),
+        nlri: weft_bgp::Nlri::Prefix(weft_bgp::nlri::Prefix::new("2001:db8:1::/48".parse().unwrap())),
+        attributes: std::sync::Arc::new(attrs(&[])),
+        next_hop: None,
+        path_id: None,
+        received_at: T,
+        stale: false,
+    };
+    let changes = rib.insert(local);
+    let mut to = out(&rib, 2, Duration::ZERO);
+    let mut cfg = to.config().clone();
+    cfg.families.insert(Family::Ipv6Unicast);
+    to = AdjRibOut::new(cfg);
+    to.best_changed(&changes);
+    let updates = to.take_updates(T).unwrap();
+    assert_eq!(updates.len(), 1, "{updates:?}");
+    let mp = updates[0].attributes.mp_reach.as_ref().unwrap();
+    assert_eq!(mp.next_hop.address, "::ffff:10.0.0.100".parse::<IpAddr>().unwrap());
+    Message::Update(updates[0].clone())
+        .encode(&SessionCaps::default())
+        .unwrap();
+}

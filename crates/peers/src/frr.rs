@@ -151,13 +151,9 @@ impl Frr {
         let mut zebra = Daemon::spawn("zebra", &mut common("zebra"), &d.join("zebra.log"))?;
         let zserv = d.join("zserv.api");
         zebra.wait_ready("open its zserv socket", Duration::from_secs(10), || zserv.exists())?;
-        let mut bgpd_cmd = common("bgpd");
-        bgpd_cmd.arg("-n");
-        if spec.restarting {
-            // Graceful restart: the R and F bits in its OPENs, routes selected after End-of-RIB.
-            bgpd_cmd.arg("-K");
-        }
-        let mut bgpd = Daemon::spawn("bgpd", &mut bgpd_cmd, &d.join("bgpd.log"))?;
+        // FRR 8.4 has no restart flag: with `bgp graceful-restart` it sets the Restart State
+        // bit by itself while its startup timer runs, so `spec.restarting` needs nothing here.
+        let mut bgpd = Daemon::spawn("bgpd", common("bgpd").arg("-n"), &d.join("bgpd.log"))?;
         let vty = d.join("bgpd.vty");
         bgpd.wait_ready("open its vty socket", Duration::from_secs(10), || vty.exists())?;
         let frr = Frr {

@@ -23,6 +23,7 @@ use weft_bgp::fsm::{ConfigError, PeerConfig, SessionStatus, Time};
 use weft_bgp::nlri::{Nlri, Prefix};
 use weft_bgp::rib::{Path, PeerId, PeerInfo, Policy, RouteKey, Vrf};
 
+mod deferral;
 mod netns;
 mod owner;
 pub mod sockopt;
@@ -69,6 +70,14 @@ pub struct SpeakerConfig {
     pub listen: Vec<SocketAddr>,
     /// Set to act as a route reflector (RFC 4456) with this cluster id.
     pub cluster_id: Option<Ipv4Addr>,
+    /// This speaker has just restarted and its peers may hold its routes (graceful restart,
+    /// RFC 4724 §4.1): peers added with graceful restart get the Restart State bit in our OPENs
+    /// (and each family's Forwarding State bit as configured), and nothing is advertised to any
+    /// peer until every such peer sent End-of-RIB for each family, or `selection_deferral` ran
+    /// out; then each peer gets all routes and End-of-RIB.
+    pub restarting: bool,
+    /// The Selection_Deferral_Timer of a restarting speaker (RFC 4724 §4.1).
+    pub selection_deferral: Duration,
 }
 
 impl SpeakerConfig {
@@ -79,6 +88,8 @@ impl SpeakerConfig {
             router_id,
             listen: vec![SocketAddr::from((Ipv4Addr::UNSPECIFIED, 179))],
             cluster_id: None,
+            restarting: false,
+            selection_deferral: Duration::from_secs(360),
         }
     }
 }

@@ -20,6 +20,7 @@ use weft_bgp::rib::{
     AdjRibOut, BestChange, OutPeerConfig, PeerId, PeerInfo, PeerKind, Policy, Rib, RibConfig, RouteKey, RtFilter,
 };
 
+use crate::deferral::Deferral;
 use crate::netns::SocketFactory;
 use crate::sockopt;
 use crate::{Command, Error, PeerSettings, PeerStatus, PrefixCounts, Result, RibCounts, RouteEntry, SpeakerConfig};
@@ -79,6 +80,8 @@ struct Owner {
     listeners: Vec<Arc<TcpListener>>,
     accept_tasks: Vec<JoinHandle<()>>,
     events: mpsc::UnboundedSender<Event>,
+    /// While this speaker restarts (RFC 4724 §4.1): the Adj-RIBs-Out held back.
+    deferral: Option<Deferral<OutPeerConfig>>,
 }
 
 /// Binds the listeners and starts the owner task.
@@ -109,6 +112,9 @@ pub(crate) async fn spawn(factory: SocketFactory, config: SpeakerConfig) -> Resu
     }
     let mut rib_config = RibConfig::new(config.local_as, config.router_id);
     rib_config.cluster_id = config.cluster_id;
+    let deferral = config
+        .restarting
+        .then(|| Deferral::new(Time::ZERO + config.selection_deferral));
     let owner = Owner {
         rib: Rib::new(rib_config),
         config,
@@ -120,6 +126,7 @@ pub(crate) async fn spawn(factory: SocketFactory, config: SpeakerConfig) -> Resu
         listeners,
         accept_tasks,
         events: ev_tx,
+        deferral,
     };
     let (cmd_tx, cmd_rx) = mpsc::unbounded_channel();
     tokio::spawn(owner.run(cmd_rx, ev_rx));
@@ -269,6 +276,7 @@ impl Owner {
                     }
                 }
             }
+            self.end_deferral_when_due();
             self.send_updates();
         }
     }
@@ -282,8 +290,36 @@ impl Owner {
                     p.adj_out.as_ref().and_then(AdjRibOut::next_due),
                 ]
             })
+            .chain(std::iter::once(self.deferral.as_ref().map(Deferral::deadline)))
             .flatten()
             .min()
+    }
+
+    /// RFC 4724 §4.1: once every graceful peer sent its End-of-RIBs (or the deferral timer ran
+    /// out), every established peer gets its routes and End-of-RIB.
+    fn end_deferral_when_due(&mut self) {
+        let now = self.now();
+        if !self.deferral.as_ref().is_some_and(|d| d.is_over(now)) {
+            return;
+        }
+        let Some(deferral) = self.deferral.take() else { return };
+        tracing::info!("restart: selection deferral over, advertising to every established peer");
+        for (id, out) in deferral.finish() {
+            self.open_adj_out(id, out);
+        }
+    }
+
+    /// Starts a peer's Adj-RIB-Out: export policy, RT constraint, every route and End-of-RIB.
+    fn open_adj_out(&mut self, id: PeerId, out: OutPeerConfig) {
+        let Some(p) = self.peers.get_mut(&id) else { return };
+        let rtc = out.families.contains(&Family::RtConstraint);
+        let mut adj = AdjRibOut::new(out).with_export_policy(p.settings.export_policy.clone());
+        if rtc {
+            // RFC 4684: VPN and EVPN routes only for the route targets the peer asks for.
+            adj.set_rt_filter(Some(RtFilter::of_peer(&self.rib, id)), &self.rib);
+        }
+        adj.initial_dump(&self.rib);
+        p.adj_out = Some(adj);
     }
 
     fn shutdown(&mut self) {
@@ -373,6 +409,14 @@ impl Owner {
         {
             return Err(Error::Invalid(format!("TCP MD5 password for {addr}: 1 to 80 octets")));
         }
+        let mut settings = settings;
+        let graceful = settings.config.graceful_restart.is_some();
+        if self.deferral.is_some()
+            && let Some(gr) = settings.config.graceful_restart.as_mut()
+        {
+            // RFC 4724 §4.1: the Restart State bit until the session is established.
+            gr.restarting = true;
+        }
         let session = Session::new(settings.config.clone())?;
         for l in &self.listeners {
             let family_matches = l.local_addr().is_ok_and(|a| a.is_ipv6() == addr.is_ipv6());
@@ -400,6 +444,9 @@ impl Owner {
             },
         );
         self.by_addr.insert(addr, id);
+        if let Some(d) = self.deferral.as_mut() {
+            d.peer_added(id, graceful);
+        }
         self.drive(id, Input::Start { passive });
         Ok(())
     }
@@ -408,6 +455,9 @@ impl Owner {
         let addr = addr.to_canonical();
         let id = self.by_addr.remove(&addr).ok_or(Error::UnknownPeer(addr))?;
         self.drive(id, Input::Stop { notification: None });
+        if let Some(d) = self.deferral.as_mut() {
+            d.remove(id);
+        }
         if let Some(p) = self.peers.remove(&id) {
             for (_, t) in p.pending {
                 t.abort();
@@ -625,18 +675,26 @@ impl Owner {
                     default_local_pref: self.rib.config().decision.default_local_pref,
                 };
                 self.rib.peer_up(id, info);
-                let mut adj = AdjRibOut::new(out).with_export_policy(p.settings.export_policy.clone());
-                if negotiated.families.contains(&Family::RtConstraint) {
-                    // RFC 4684: VPN and EVPN routes only for the route targets the peer asks for.
-                    adj.set_rt_filter(Some(RtFilter::of_peer(&self.rib, id)), &self.rib);
-                }
-                adj.initial_dump(&self.rib);
-                p.adj_out = Some(adj);
                 p.refresh_requested = false;
+                match self.deferral.as_mut() {
+                    Some(d) => {
+                        // RFC 4724 §4.1: wait for the End-of-RIB of a peer that keeps our routes
+                        // and did not restart itself.
+                        let end_of_rib = match &negotiated.graceful_restart {
+                            Some(gr) if !gr.restarted => negotiated.families.clone(),
+                            _ => Default::default(),
+                        };
+                        d.established(id, end_of_rib, out);
+                    }
+                    None => self.open_adj_out(id, out),
+                }
             }
             Action::Down { ref reason, .. } => {
                 tracing::info!("peer {}: down: {reason}", p.settings.config.remote_addr);
                 p.adj_out = None;
+                if let Some(d) = self.deferral.as_mut() {
+                    d.down(id);
+                }
                 let changes = self.rib.on_session_action(id, &action, now);
                 self.propagate(&changes);
             }
@@ -653,6 +711,11 @@ impl Owner {
                     .iter()
                     .chain(decoded.update.withdrawn_nlri().iter())
                     .any(|n| matches!(n, Nlri::Rtc(_)));
+                if let Some(d) = self.deferral.as_mut()
+                    && let Some(family) = decoded.update.end_of_rib_family()
+                {
+                    d.end_of_rib(id, family);
+                }
                 let changes = self.rib.on_session_action(id, &action, now);
                 self.propagate(&changes);
                 if rtc

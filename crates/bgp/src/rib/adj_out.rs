@@ -287,17 +287,29 @@ impl AdjRibOut {
             // RFC 6793 §4.2.2: an OLD peer also gets AS4_PATH / AS4_AGGREGATOR when needed.
             a.prepare_for_two_octet_peer();
         }
-        let path_id = c.caps.add_path(family).then_some(1);
-        Some(Outgoing {
-            nlri: with_path_id(&path.nlri, path_id),
-            attributes: Arc::new(a),
-            next_hop,
-        })
         if let Some(policy) = &self.policy
             && !policy.apply_mut(&mut a)
         {
             return None;
         }
+        let path_id = c.caps.add_path(family).then_some(1);
+        Some(Outgoing {
+            nlri: with_path_id(&path.nlri, path_id),
+            attributes: Arc::new(a),
+            next_hop: next_hop_for(family, next_hop),
+        })
+    }
+}
+
+/// An IPv4 next hop for an IPv6 family (IPv6 or VPNv6 routes over an IPv4 session) as the
+/// IPv4-mapped IPv6 address (RFC 4659 §3.2.1.1, RFC 4798 §2): MP_REACH_NLRI of those families
+/// carries 16 octets.
+fn next_hop_for(family: Family, hop: NextHop) -> NextHop {
+    match hop.address {
+        IpAddr::V4(v4) if matches!(family, Family::Ipv6Unicast | Family::Vpnv6) => {
+            NextHop::new(IpAddr::V6(v4.to_ipv6_mapped()))
+        }
+        _ => hop,
     }
 }
 

@@ -318,6 +318,7 @@ async fn reconcile(handle: &Handle, config: &BgpConfig, view: &BgpView, current:
             router_id,
             listen: config.listen.clone(),
             cluster_id: Some(router_id),
+            ..SpeakerConfig::new(asn, router_id)
         };
         let started = Instant::now();
         let speaker = match &config.netns {

@@ -52,6 +52,17 @@ impl Weft {
         Weft { rt, handle }
     }
 
+    /// Stops the speaker abruptly: its runtime is dropped with every task and socket, so the
+    /// peers see their connections close without a NOTIFICATION (a crash).
+    pub fn crash(mut self) {
+        let spare = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("a tokio runtime");
+        std::mem::replace(&mut self.rt, spare).shutdown_background();
+        // Drop now finds the speaker gone: its shutdown fails at once.
+    }
+
     pub fn add_peer(&self, settings: PeerSettings) {
         self.rt.block_on(self.handle.add_peer(settings)).expect("add_peer");
     }
