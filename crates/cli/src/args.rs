@@ -293,11 +293,18 @@ pub struct LabArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum LabCommand {
-    /// Build the lab: underlays, controllers, nodes with their agents. Points the CLI at it.
+    /// Build the lab and point the CLI at it. Without --topology: the two-cloud demo (clouds
+    /// cloud-a and cloud-b, two nodes each, a WAN router between them, eBGP between the
+    /// controllers, the manifests of examples/federation applied, pods serving HTTP and UDP).
     Up {
-        /// A topology file (YAML); default: one cluster "cloud-a" with nodes node-1 and node-2.
+        /// A topology file (YAML): just its clusters, no demo content
+        /// (e.g. examples/lab/one-cluster.yaml).
         #[arg(long)]
         topology: Option<PathBuf>,
+        /// The controllers peer with FRR on the WAN router (a route server standing for the
+        /// cloud's router) instead of with each other.
+        #[arg(long)]
+        route_server: bool,
     },
     /// Remove everything the lab made: processes, namespaces, files (also after a crash).
     Down,
@@ -326,6 +333,25 @@ pub enum LabCommand {
     Start { component: String },
     /// Restart a process (e.g. an agent: pods keep running and connected).
     Restart { component: String },
+    /// Cut or restore a cluster's WAN link (its leg on the WAN router), as a failed VPN would.
+    Wan {
+        #[arg(value_enum)]
+        action: WanAction,
+        cluster: String,
+    },
+    /// Run a vtysh command on the WAN router's FRR (route-server lab), e.g. "show bgp l2vpn evpn".
+    Vtysh {
+        #[arg(required = true)]
+        command: Vec<String>,
+    },
+    /// The lab pods' application (run inside a pod by `weft lab pod add`): HTTP and UDP echo.
+    #[command(hide = true)]
+    Serve {
+        #[arg(long)]
+        name: String,
+        #[arg(long, default_value = "80")]
+        port: u16,
+    },
     /// Show the lab's process logs: all, or one (CLUSTER/controller, CLUSTER/NODE).
     Logs {
         component: Option<String>,
@@ -333,6 +359,12 @@ pub enum LabCommand {
         #[arg(long, default_value = "40")]
         tail: usize,
     },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum WanAction {
+    Cut,
+    Restore,
 }
 
 #[derive(Debug, Subcommand)]
@@ -345,6 +377,9 @@ pub enum LabPodCommand {
         /// Labels, k=v comma-separated.
         #[arg(long, value_delimiter = ',')]
         labels: Vec<String>,
+        /// Do not start the pod's server (HTTP and UDP echo on port 80).
+        #[arg(long)]
+        no_server: bool,
     },
     /// Delete a pod: CNI DEL, its namespace, its Pod object.
     Del { pod: String },

@@ -5,16 +5,19 @@
 //! serves the CLI on the host's loopback and the agents on the lab's underlay.
 
 mod cmd;
+pub mod demo;
 mod error;
 pub mod pods;
 pub mod probe;
 mod process;
+pub mod serve;
 mod state;
 pub mod topology;
 mod up;
+pub mod wan;
 
 pub use error::LabError;
-pub use state::{ClusterState, LabState, NodeState, PodState, ProcessState};
+pub use state::{ClusterState, LabState, NodeState, PodState, ProcessState, WanState};
 pub use topology::Topology;
 pub use up::{Action, Binaries, control, down, up};
 

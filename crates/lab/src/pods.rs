@@ -150,6 +150,7 @@ pub async fn add(
     pod: &PodRef,
     node: &str,
     labels: &[(String, String)],
+    serve: bool,
 ) -> Result<PodState, LabError> {
     let dir = root.join(lab);
     let state = {
@@ -240,6 +241,24 @@ pub async fn add(
                 .collect()
         })
         .unwrap_or_default();
+    // The pod's application: the lab's HTTP and UDP echo server, run by the weft binary.
+    let server_pid = if serve {
+        let log = dir
+            .join(&pod.cluster)
+            .join(format!("pod.{}.{}.log", pod.namespace, pod.name));
+        let args: Vec<String> = ["lab", "serve", "--name", &pod.to_string(), "--port", "80"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        Some(crate::process::spawn(
+            &cluster.controller.program,
+            &args,
+            Some(&netns),
+            &log,
+        )?)
+    } else {
+        None
+    };
     let record = PodState {
         cluster: pod.cluster.clone(),
         namespace: pod.namespace.clone(),
@@ -249,6 +268,7 @@ pub async fn add(
         container_id,
         addresses,
         labels: labels.to_vec(),
+        server_pid,
     };
     let _lock = LabLock::take(&dir)?;
     let mut state = LabState::load(&dir)?.ok_or_else(|| LabError::Usage(format!("lab {lab} went down meanwhile")))?;
@@ -281,6 +301,9 @@ pub async fn delete(root: &Path, lab: &str, pod: &PodRef) -> Result<(), LabError
         pod,
         &network_config(&node.socket),
     )?;
+    if let Some(pid) = record.server_pid {
+        crate::process::stop(pid, std::time::Duration::from_secs(1));
+    }
     let _ = cmd::ip(&["netns", "del", &record.netns]);
     let c = client(&cluster.url, &cluster.name)?;
     match c.delete(Kind::Pod, Some(&pod.namespace), &pod.name, None).await {

@@ -1,8 +1,12 @@
 //! `weft lab probe`: who reaches whom. Every pod pings every other pod's addresses (IPv4 and
-//! IPv6) from inside its namespace, in parallel; the result is a matrix a person reads at a
-//! glance to see the segmentation.
+//! IPv6) from inside its namespace, and where the other pod runs the lab's server, opens an HTTP
+//! connection (TCP) and sends a UDP datagram to it; in parallel. The result is a matrix a person
+//! reads at a glance to see the segmentation.
 
+use std::io::{Read, Write};
+use std::net::{IpAddr, SocketAddr, TcpStream, UdpSocket};
 use std::process::Command;
+use std::time::Duration;
 
 use serde::Serialize;
 
@@ -31,13 +35,75 @@ fn ping(netns: &str, address: &str) -> bool {
         .unwrap_or(false)
 }
 
-/// Pings every address of every other pod, at most `parallel` at a time.
+/// The port of the lab pods' server (`weft lab serve`).
+pub const SERVER_PORT: u16 = 80;
+const TIMEOUT: Duration = Duration::from_secs(1);
+
+/// Runs `f` on a thread inside the pod's namespace; false if it cannot get there.
+fn inside(netns: &str, f: impl FnOnce() -> bool + Send) -> bool {
+    weft_netns::NetNs::open(&crate::cmd::netns_path(netns))
+        .and_then(|ns| ns.run(f))
+        .unwrap_or(false)
+}
+
+/// An HTTP GET that gets the named pod's page.
+fn tcp(netns: &str, address: IpAddr, expect: &str) -> bool {
+    inside(netns, || {
+        let Ok(mut s) = TcpStream::connect_timeout(&SocketAddr::new(address, SERVER_PORT), TIMEOUT) else {
+            return false;
+        };
+        let _ = s.set_read_timeout(Some(TIMEOUT));
+        if s.write_all(b"GET / HTTP/1.0\r\n\r\n").is_err() {
+            return false;
+        }
+        let mut reply = String::new();
+        let _ = s.read_to_string(&mut reply);
+        reply.contains(expect)
+    })
+}
+
+/// A datagram that comes back from the named pod.
+fn udp(netns: &str, address: IpAddr, expect: &str) -> bool {
+    inside(netns, || {
+        let local: SocketAddr = match address {
+            IpAddr::V4(_) => "0.0.0.0:0",
+            IpAddr::V6(_) => "[::]:0",
+        }
+        .parse()
+        .unwrap_or_else(|_| SocketAddr::from(([0, 0, 0, 0], 0)));
+        let Ok(s) = UdpSocket::bind(local) else { return false };
+        let _ = s.set_read_timeout(Some(TIMEOUT));
+        if s.send_to(b"probe", SocketAddr::new(address, SERVER_PORT)).is_err() {
+            return false;
+        }
+        let mut buf = [0u8; 512];
+        s.recv(&mut buf)
+            .map(|n| String::from_utf8_lossy(buf.get(..n).unwrap_or_default()).contains(expect))
+            .unwrap_or(false)
+    })
+}
+
+fn check(from: &PodState, to: &PodState, address: &str, protocol: &str) -> bool {
+    let expect = crate::serve::greeting(&id(to));
+    match (protocol, address.parse::<IpAddr>()) {
+        ("tcp", Ok(a)) => tcp(&from.netns, a, expect.trim_end()),
+        ("udp", Ok(a)) => udp(&from.netns, a, expect.trim_end()),
+        _ => ping(&from.netns, address),
+    }
+}
+
+/// Probes every address of every other pod, at most `parallel` at a time.
 pub fn run(state: &LabState, parallel: usize) -> Vec<Probe> {
     let mut work = Vec::new();
     for from in &state.pods {
         for to in state.pods.iter().filter(|t| id(t) != id(from)) {
             for address in &to.addresses {
-                work.push((from.clone(), to.clone(), address.clone()));
+                let icmp = if address.contains(':') { "icmpv6" } else { "icmp" };
+                work.push((from.clone(), to.clone(), address.clone(), icmp));
+                if to.server_pid.is_some() {
+                    work.push((from.clone(), to.clone(), address.clone(), "tcp"));
+                    work.push((from.clone(), to.clone(), address.clone(), "udp"));
+                }
             }
         }
     }
@@ -46,13 +112,13 @@ pub fn run(state: &LabState, parallel: usize) -> Vec<Probe> {
         let done: Vec<Probe> = std::thread::scope(|scope| {
             let handles: Vec<_> = chunk
                 .iter()
-                .map(|(from, to, address)| {
+                .map(|(from, to, address, protocol)| {
                     scope.spawn(move || Probe {
                         from: id(from),
                         to: id(to),
                         address: address.clone(),
-                        protocol: if address.contains(':') { "icmpv6" } else { "icmp" }.into(),
-                        reached: ping(&from.netns, address),
+                        protocol: protocol.to_string(),
+                        reached: check(from, to, address, protocol),
                     })
                 })
                 .collect();

@@ -95,6 +95,29 @@ fn reap(pid: u32) {
     let _ = nix::sys::wait::waitpid(Pid::from_raw(pid as i32), Some(nix::sys::wait::WaitPidFlag::WNOHANG));
 }
 
+/// Waits for a path to exist (a socket), or for the process to die.
+pub fn wait_for_path(path: &Path, pid: u32, timeout: Duration, log: &Path) -> Result<(), LabError> {
+    let deadline = Instant::now() + timeout;
+    while !path.exists() {
+        if !Path::new(&format!("/proc/{pid}")).exists() || is_zombie(pid) {
+            return Err(LabError::NotReady(format!(
+                "process {pid} exited before it made {}; see {}",
+                path.display(),
+                log.display()
+            )));
+        }
+        if Instant::now() > deadline {
+            return Err(LabError::NotReady(format!(
+                "process {pid} did not make {} within {timeout:?}; see {}",
+                path.display(),
+                log.display()
+            )));
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    Ok(())
+}
+
 /// Waits for a file to appear (a ready file), or for the process to die.
 pub fn wait_for_file(path: &Path, pid: u32, timeout: Duration, log: &Path) -> Result<String, LabError> {
     let deadline = Instant::now() + timeout;

@@ -22,6 +22,21 @@ pub struct LabState {
     /// The CNI plugin directory (CNI_PATH) and the network config the lab's "runtime" uses.
     #[serde(default)]
     pub cni_path: PathBuf,
+    /// The router between the clusters' underlays, when there is more than a cluster.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub wan: Option<WanState>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct WanState {
+    pub netns: String,
+    /// FRR's daemons on the router (route-server topology).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub daemons: Vec<ProcessState>,
+    /// FRR's vty sockets, for `weft lab vtysh`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vty_dir: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -79,6 +94,9 @@ pub struct PodState {
     pub addresses: Vec<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub labels: Vec<(String, String)>,
+    /// The pod's application, `weft lab serve` (HTTP and UDP echo on port 80).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub server_pid: Option<u32>,
 }
 
 impl LabState {

@@ -9,6 +9,44 @@ use crate::LabError;
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Topology {
     pub clusters: Vec<ClusterTopology>,
+    /// A WAN router between the clusters' underlays (the site-to-site VPN or direct connect of
+    /// two clouds), and BGP between the clusters' controllers across it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub wan: Option<Wan>,
+}
+
+/// How the clusters are joined.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Wan {
+    #[serde(default)]
+    pub peering: Peering,
+    /// The AS of the WAN's own router (FRR) when it carries the routes.
+    #[serde(default = "default_wan_asn")]
+    pub asn: u32,
+    /// Hold time of the lab's BGP sessions, seconds: short, so that a cut link shows soon.
+    #[serde(default = "default_hold_time")]
+    pub hold_time: u32,
+}
+
+/// Who the controllers exchange routes with.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Peering {
+    /// eBGP between every pair of controllers, across the WAN router.
+    #[default]
+    Direct,
+    /// eBGP from each controller to FRR on the WAN router, which passes routes on with their
+    /// next hops unchanged (the cloud's or data centre's router, as a route server).
+    RouteServer,
+}
+
+fn default_wan_asn() -> u32 {
+    65000
+}
+
+fn default_hold_time() -> u32 {
+    9
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -50,6 +88,32 @@ impl Topology {
                 service_cidrs: vec!["10.96.0.0/16".into(), "fd00:96::/112".into()],
                 nodes: vec!["node-1".into(), "node-2".into()],
             }],
+            wan: None,
+        }
+    }
+
+    /// The demo: clouds `cloud-a` and `cloud-b`, two nodes each, their own underlay subnets,
+    /// pod and service CIDRs and AS numbers, joined by a WAN router.
+    pub fn two_clouds(peering: Peering) -> Topology {
+        let cloud = |name: &str, asn: u32, underlay: &str, n: u32| ClusterTopology {
+            name: name.into(),
+            asn,
+            underlay: underlay.parse().unwrap_or_default(),
+            mtu: 1500,
+            pod_cidrs: vec![format!("10.{n}.0.0/16"), format!("fd00:{n}::/56")],
+            service_cidrs: vec![format!("10.{}.0.0/16", n - 148), format!("fd00:{}::/112", n - 148)],
+            nodes: vec!["node-1".into(), "node-2".into()],
+        };
+        Topology {
+            clusters: vec![
+                cloud("cloud-a", 64501, "192.0.2.0/24", 244),
+                cloud("cloud-b", 64502, "198.51.100.0/24", 245),
+            ],
+            wan: Some(Wan {
+                peering,
+                asn: default_wan_asn(),
+                hold_time: default_hold_time(),
+            }),
         }
     }
 
@@ -64,6 +128,45 @@ impl Topology {
         let bad = |path: String, message: String| Err(LabError::Usage(format!("{source}: {path}: {message}")));
         if self.clusters.is_empty() {
             return bad("clusters".into(), "at least one cluster is required".into());
+        }
+        if let Some(wan) = &self.wan {
+            if !(3..=65535).contains(&wan.hold_time) {
+                return bad(
+                    "wan.holdTime".into(),
+                    format!("{} is out of range 3-65535", wan.hold_time),
+                );
+            }
+            for (i, c) in self.clusters.iter().enumerate() {
+                for (j, d) in self.clusters.iter().enumerate().skip(i + 1) {
+                    if c.name == d.name {
+                        return bad(format!("clusters[{j}].name"), format!("{:?} is used twice", d.name));
+                    }
+                    if c.underlay.contains(&d.underlay.network()) || d.underlay.contains(&c.underlay.network()) {
+                        return bad(
+                            format!("clusters[{j}].underlay"),
+                            format!(
+                                "{} overlaps {}: the WAN router routes between them",
+                                d.underlay, c.underlay
+                            ),
+                        );
+                    }
+                    if c.asn == d.asn {
+                        return bad(
+                            format!("clusters[{j}].asn"),
+                            format!(
+                                "{} is also {}'s: the clusters peer over eBGP; give each its own AS",
+                                d.asn, c.name
+                            ),
+                        );
+                    }
+                }
+                if wan.peering == Peering::RouteServer && c.asn == wan.asn {
+                    return bad(
+                        format!("clusters[{i}].asn"),
+                        format!("{} is the WAN router's AS (wan.asn); choose another", c.asn),
+                    );
+                }
+            }
         }
         for (i, c) in self.clusters.iter().enumerate() {
             if c.nodes.is_empty() {
@@ -103,6 +206,11 @@ impl Topology {
 impl ClusterTopology {
     pub fn controller_address(&self) -> std::net::Ipv4Addr {
         host(self.underlay, 10)
+    }
+
+    /// The WAN router's address on this underlay, the default gateway of its hosts.
+    pub fn gateway_address(&self) -> std::net::Ipv4Addr {
+        host(self.underlay, 1)
     }
 
     pub fn node_address(&self, index: usize) -> std::net::Ipv4Addr {

@@ -88,17 +88,82 @@ pub async fn up(
         clusters: Vec::new(),
         pods: Vec::new(),
         cni_path,
+        wan: None,
     };
     state.save()?;
-    for cluster in &topology.clusters {
-        build_cluster(&mut state, cluster, bins, progress).await?;
+    if topology.wan.is_some() {
+        progress(&format!(
+            "WAN router (namespace {}) between the clusters' underlays",
+            netns_name(name, "wan", "router")
+        ));
+        crate::wan::build_router(&mut state)?;
+    }
+    for (index, cluster) in topology.clusters.iter().enumerate() {
+        build_cluster(&mut state, index, cluster, topology.wan.is_some(), bins, progress).await?;
+    }
+    if let Some(wan) = &topology.wan {
+        peer(&mut state, &topology, wan, progress).await?;
     }
     Ok(state)
 }
 
+/// BGP between the clusters: BGPPeer objects in every cluster, and FRR on the WAN router when
+/// it carries the routes.
+async fn peer(
+    state: &mut LabState,
+    topology: &Topology,
+    wan: &crate::topology::Wan,
+    progress: &mut dyn FnMut(&str),
+) -> Result<(), LabError> {
+    use crate::topology::Peering;
+    if wan.peering == Peering::RouteServer {
+        progress(&format!(
+            "WAN router: FRR bgpd (AS {}) as route server for the controllers, EVPN next hops unchanged",
+            wan.asn
+        ));
+        crate::wan::start_route_server(state, topology, wan)?;
+    }
+    for (i, c) in topology.clusters.iter().enumerate() {
+        let url = state.clusters.get(i).map(|s| s.url.clone()).unwrap_or_default();
+        let client = Client::new(&url).map_err(|e| LabError::Controller {
+            cluster: c.name.clone(),
+            reason: e.to_string(),
+        })?;
+        let peers: Vec<(String, String, u32)> = match wan.peering {
+            Peering::Direct => topology
+                .clusters
+                .iter()
+                .filter(|d| d.name != c.name)
+                .map(|d| (d.name.clone(), d.controller_address().to_string(), d.asn))
+                .collect(),
+            Peering::RouteServer => vec![("wan-router".into(), c.gateway_address().to_string(), wan.asn)],
+        };
+        for (name, address, asn) in peers {
+            progress(&format!(
+                "{}: BGPPeer {name} ({address}, AS {asn}, l2vpn-evpn, hold time {}s)",
+                c.name, wan.hold_time
+            ));
+            let yaml = format!(
+                "apiVersion: weft.io/v1alpha1\nkind: BGPPeer\nmetadata: {{name: {name}}}\nspec:\n  address: {address}\n  asn: {asn}\n  families: [l2vpn-evpn]\n  holdTime: {}\n",
+                wan.hold_time
+            );
+            let resource = weft_api::manifest::parse(&yaml, "lab")
+                .map_err(|e| LabError::Usage(e.to_string()))?
+                .remove(0);
+            client.apply(&resource, false).await.map_err(|e| LabError::Controller {
+                cluster: c.name.clone(),
+                reason: e.to_string(),
+            })?;
+        }
+    }
+    Ok(())
+}
+
 async fn build_cluster(
     state: &mut LabState,
+    index: usize,
     c: &ClusterTopology,
+    wan: bool,
     bins: &Binaries,
     progress: &mut dyn FnMut(&str),
 ) -> Result<(), LabError> {
@@ -116,10 +181,22 @@ async fn build_cluster(
     add_netns(&underlay)?;
     ip(&["-n", &underlay, "link", "add", "br0", "type", "bridge"])?;
     ip(&["-n", &underlay, "link", "set", "br0", "up"])?;
+    let gateway = c.gateway_address().to_string();
+    if let Some(router) = state.wan.as_ref().map(|w| w.netns.clone()) {
+        crate::wan::plug_router(&router, &underlay, index, c)?;
+    }
+    // Hosts of a cluster reach the other clouds through the WAN router.
+    let route_out = |ns: &str| -> Result<(), LabError> {
+        if wan {
+            ip(&["-n", ns, "route", "add", "default", "via", &gateway])?;
+        }
+        Ok(())
+    };
     let ctl_ns = netns_name(&lab, &c.name, "controller");
     add_netns(&ctl_ns)?;
     let ctl_ip = c.controller_address();
     plug(&underlay, &ctl_ns, "c0", &format!("{ctl_ip}/{prefix}"), c.mtu)?;
+    route_out(&ctl_ns)?;
     let underlay_url = format!("http://{ctl_ip}:7420");
     progress(&format!("{}: controller at {underlay_url}", c.name));
     let ready = dir.join("controller.url");
@@ -139,6 +216,12 @@ async fn build_cluster(
     ]
     .iter()
     .map(|s| s.to_string())
+    .chain(
+        // The speaker's sockets in the controller's namespace, on the underlay.
+        wan.then(|| ["--bgp-netns".to_string(), netns_path(&ctl_ns)])
+            .into_iter()
+            .flatten(),
+    )
     .collect();
     let pid = process::spawn(&bins.weft, &args, None, &log)?;
     state.clusters.push(ClusterState {
@@ -189,6 +272,7 @@ async fn build_cluster(
         progress(&format!("{}: node {node} at {address}, agent starting", c.name));
         add_netns(&ns)?;
         plug(&underlay, &ns, &format!("n{i}"), &format!("{address}/{prefix}"), c.mtu)?;
+        route_out(&ns)?;
         let node_dir = dir.join(node);
         std::fs::create_dir_all(&node_dir).map_err(LabError::io(format!("creating {}", node_dir.display())))?;
         let socket = node_dir.join("agent.sock");
@@ -271,6 +355,14 @@ pub fn down(name: &str, root: &Path, progress: &mut dyn FnMut(&str)) -> Result<b
                 cluster.name, cluster.controller.pid
             ));
             process::stop(cluster.controller.pid, Duration::from_secs(3));
+        }
+        for daemon in state.wan.iter().flat_map(|w| &w.daemons) {
+            progress(&format!(
+                "stopping {} on the WAN router (pid {})",
+                daemon.program.display(),
+                daemon.pid
+            ));
+            process::stop(daemon.pid, Duration::from_secs(3));
         }
     }
     for ns in &namespaces {

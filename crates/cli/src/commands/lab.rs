@@ -5,9 +5,10 @@ use std::time::Instant;
 
 use anyhow::{Context as _, Result};
 use weft_lab::pods::PodRef;
+use weft_lab::topology::Peering;
 use weft_lab::{Binaries, LabState, Topology};
 
-use crate::args::{LabArgs, LabCommand, LabPodCommand, OutputFormat};
+use crate::args::{LabArgs, LabCommand, LabPodCommand, OutputFormat, WanAction};
 use crate::config::{self as cfg, Config, Context};
 use crate::exit::{self, Exit};
 use crate::output::{self, Table};
@@ -33,7 +34,30 @@ fn load(args: &LabArgs) -> Result<LabState> {
 
 pub async fn run(args: LabArgs) -> Result<u8> {
     match &args.command {
-        LabCommand::Up { topology } => up(&args, topology.as_deref()).await,
+        LabCommand::Up { topology, route_server } => up(&args, topology.as_deref(), *route_server).await,
+        LabCommand::Wan { action, cluster } => {
+            let state = load(&args)?;
+            let up = *action == WanAction::Restore;
+            weft_lab::wan::set_link(&state, cluster, up).map_err(usage)?;
+            println!(
+                "{cluster}: WAN link {}",
+                if up {
+                    "restored"
+                } else {
+                    "cut (sessions across it go down after the hold time)"
+                }
+            );
+            Ok(exit::OK)
+        }
+        LabCommand::Vtysh { command } => {
+            let state = load(&args)?;
+            print!("{}", weft_lab::wan::vtysh(&state, &command.join(" ")).map_err(usage)?);
+            Ok(exit::OK)
+        }
+        LabCommand::Serve { name, port } => {
+            weft_lab::serve::serve(name, *port).with_context(|| format!("serving on port {port}"))?;
+            Ok(exit::OK)
+        }
         LabCommand::Down => {
             let started = Instant::now();
             let mut progress = |step: &str| eprintln!("  {step}");
@@ -46,7 +70,12 @@ pub async fn run(args: LabArgs) -> Result<u8> {
             Ok(exit::OK)
         }
         LabCommand::Status { output: format } => status(&args, *format),
-        LabCommand::Pod(LabPodCommand::Add { pod, node, labels }) => {
+        LabCommand::Pod(LabPodCommand::Add {
+            pod,
+            node,
+            labels,
+            no_server,
+        }) => {
             let pod: PodRef = pod.parse().map_err(usage)?;
             let mut parsed = Vec::new();
             for l in labels.iter().filter(|l| !l.is_empty()) {
@@ -56,7 +85,7 @@ pub async fn run(args: LabArgs) -> Result<u8> {
                 parsed.push((k.to_string(), v.to_string()));
             }
             let started = Instant::now();
-            let made = weft_lab::pods::add(&args.root, &args.name, &pod, node, &parsed)
+            let made = weft_lab::pods::add(&args.root, &args.name, &pod, node, &parsed, !no_server)
                 .await
                 .map_err(usage)?;
             println!(
@@ -92,20 +121,38 @@ pub async fn run(args: LabArgs) -> Result<u8> {
     }
 }
 
-async fn up(args: &LabArgs, topology: Option<&std::path::Path>) -> Result<u8> {
-    let topology = match topology {
+async fn up(args: &LabArgs, topology: Option<&std::path::Path>, route_server: bool) -> Result<u8> {
+    let demo = topology.is_none();
+    let mut topology = match topology {
         Some(path) => {
             let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
             Topology::from_yaml(&text, &path.display().to_string()).map_err(usage)?
         }
-        None => Topology::single(),
+        None => Topology::two_clouds(Peering::Direct),
     };
+    if route_server {
+        let wan = topology.wan.as_mut().ok_or_else(|| {
+            Exit::new(
+                exit::USAGE,
+                "--route-server needs clusters joined by a WAN: a topology with a `wan:` section, or none for the demo",
+            )
+        })?;
+        wan.peering = Peering::RouteServer;
+    }
     let weft = std::env::current_exe().context("finding the weft binary")?;
     let bins = Binaries::beside(weft).map_err(usage)?;
     let started = Instant::now();
     eprintln!("Building lab {} in {}", args.name, args.root.join(&args.name).display());
     let mut progress = |step: &str| eprintln!("  [{:>5.1}s] {step}", started.elapsed().as_secs_f64());
-    let state = match weft_lab::up(&args.name, &args.root, topology, &bins, &mut progress).await {
+    let built = async {
+        let state = weft_lab::up(&args.name, &args.root, topology, &bins, &mut progress).await?;
+        if demo {
+            weft_lab::demo::populate(&args.root, &state, &mut progress).await?;
+            weft_lab::demo::wait_converged(&args.root, &args.name, &mut progress).await?;
+        }
+        Ok::<_, weft_lab::LabError>(state)
+    };
+    let state = match built.await {
         Ok(s) => s,
         Err(e) => {
             eprintln!("error: {e}");
@@ -115,9 +162,34 @@ async fn up(args: &LabArgs, topology: Option<&std::path::Path>) -> Result<u8> {
         }
     };
     point_cli_at(&state, true)?;
+    let state = load(args)?;
     println!("Lab {} is up ({:.1}s):", args.name, started.elapsed().as_secs_f64());
     print!("{}", status_table(&state).render());
     let first = &state.clusters[0];
+    if demo {
+        println!();
+        print!("{}", pods_table(&state).render());
+        let api = state
+            .pods
+            .iter()
+            .find(|p| p.name == "api-1")
+            .and_then(|p| p.addresses.first().cloned())
+            .unwrap_or_else(|| "<api-1 address>".into());
+        println!(
+            "\nTwo clouds joined over BGP (EVPN type 5): frontend in cloud-a and backend in cloud-b share the network"
+        );
+        println!("\"shared\" (route target 65000:100); other, and admin in cloud-b, are cut off from everything else.");
+        println!(
+            "The CLI now talks to {} (context lab-{}; lab-cloud-b for the other). Try:",
+            first.name, first.name
+        );
+        println!("  weft lab probe                          # who reaches whom: ICMP, TCP (HTTP) and UDP");
+        println!("  weft bgp routes --family l2vpn-evpn     # the EVPN routes cloud-a holds, with RT, VNI, router MAC");
+        println!("  weft lab exec cloud-a/frontend/web -- ping -c 3 {api}");
+        println!("Then: weft lab wan cut cloud-b (and restore), weft lab restart cloud-a/controller.");
+        println!("Remove it with: weft lab down");
+        return Ok(exit::OK);
+    }
     let node = &first.nodes[0].name;
     println!(
         "\nThe CLI now talks to {} (context lab-{}). Try:",
@@ -133,6 +205,19 @@ async fn up(args: &LabArgs, topology: Option<&std::path::Path>) -> Result<u8> {
     println!("  weft get workloadendpoints -A");
     println!("Remove it with: weft lab down");
     Ok(exit::OK)
+}
+
+fn pods_table(state: &LabState) -> Table {
+    let mut t = Table::new(&["POD", "NODE", "ADDRESSES", "NETNS"]);
+    for p in &state.pods {
+        t.row(vec![
+            format!("{}/{}/{}", p.cluster, p.namespace, p.name),
+            p.node.clone(),
+            p.addresses.join(","),
+            p.netns.clone(),
+        ]);
+    }
+    t
 }
 
 fn status_table(state: &LabState) -> Table {
@@ -176,17 +261,8 @@ fn status(args: &LabArgs, format: OutputFormat) -> Result<u8> {
         _ => {
             print!("{}", status_table(&state).render());
             if !state.pods.is_empty() {
-                let mut t = Table::new(&["POD", "NODE", "ADDRESSES", "NETNS"]);
-                for p in &state.pods {
-                    t.row(vec![
-                        format!("{}/{}/{}", p.cluster, p.namespace, p.name),
-                        p.node.clone(),
-                        p.addresses.join(","),
-                        p.netns.clone(),
-                    ]);
-                }
                 println!();
-                print!("{}", t.render());
+                print!("{}", pods_table(&state).render());
             }
         }
     }
@@ -273,10 +349,11 @@ fn probe(args: &LabArgs, format: OutputFormat) -> Result<u8> {
     }
     let started = Instant::now();
     eprintln!(
-        "probing {} pods (ICMP and ICMPv6 to every address)...",
-        state.pods.len()
+        "probing {} pods: ICMP to every address, and HTTP (TCP) and UDP to port {} where the pod serves...",
+        state.pods.len(),
+        weft_lab::probe::SERVER_PORT
     );
-    let results = weft_lab::probe::run(&state, 16);
+    let results = weft_lab::probe::run(&state, 64);
     match format {
         OutputFormat::Json => output::print_json(&results)?,
         OutputFormat::Yaml => output::print_yaml(&results)?,
@@ -303,17 +380,37 @@ fn probe(args: &LabArgs, format: OutputFormat) -> Result<u8> {
                     let cells: Vec<&weft_lab::probe::Probe> =
                         results.iter().filter(|r| &r.from == from && &r.to == to).collect();
                     let ok = cells.iter().filter(|r| r.reached).count();
+                    // Which protocols got through to every address, when not all did.
+                    let partial = || {
+                        let mut protocols: Vec<&str> = Vec::new();
+                        for c in &cells {
+                            let name = if c.protocol.starts_with("icmp") {
+                                "icmp"
+                            } else {
+                                c.protocol.as_str()
+                            };
+                            let all = cells.iter().filter(|o| o.protocol.starts_with(name)).all(|o| o.reached);
+                            if all && !protocols.contains(&name) {
+                                protocols.push(name);
+                            }
+                        }
+                        if protocols.is_empty() {
+                            format!("{ok}/{}", cells.len())
+                        } else {
+                            protocols.join("+")
+                        }
+                    };
                     row.push(match ok {
                         0 => "-".into(),
                         n if n == cells.len() => "ok".into(),
-                        n => format!("{n}/{}", cells.len()),
+                        _ => partial(),
                     });
                 }
                 t.row(row);
             }
             print!("{}", t.render());
             println!(
-                "ok: every address answered (IPv4 and IPv6), -: none did.  ({} probes, {:.1}s)",
+                "ok: every probe answered (ICMP, TCP, UDP; IPv4 and IPv6), -: none did, else what did.  ({} probes, {:.1}s)",
                 results.len(),
                 started.elapsed().as_secs_f64()
             );

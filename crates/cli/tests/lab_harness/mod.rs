@@ -9,6 +9,7 @@ use std::process::{Command, Output};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 pub const WEFT: &str = env!("CARGO_BIN_EXE_weft");
+const ONE_CLUSTER: &str = include_str!("../../../../examples/lab/one-cluster.yaml");
 
 static COUNTER: AtomicUsize = AtomicUsize::new(0);
 
@@ -18,8 +19,17 @@ pub struct Lab {
 }
 
 impl Lab {
-    /// Builds the default lab (cluster cloud-a, nodes node-1 and node-2), or `topology`.
+    /// Builds one cluster (cloud-a, nodes node-1 and node-2), or `topology`.
     pub fn up(topology: Option<&str>) -> Lab {
+        Lab::start(Some(topology.unwrap_or(ONE_CLUSTER)), &[])
+    }
+
+    /// Builds the two-cloud demo (`weft lab up` without a topology) with `extra` arguments.
+    pub fn demo(extra: &[&str]) -> Lab {
+        Lab::start(None, extra)
+    }
+
+    fn start(topology: Option<&str>, extra: &[&str]) -> Lab {
         let n = COUNTER.fetch_add(1, Ordering::SeqCst);
         let name = format!("t{}x{n}", std::process::id() % 100_000);
         let dir = tempfile::Builder::new()
@@ -35,6 +45,7 @@ impl Lab {
             args.push("--topology");
             args.push(file.to_str().unwrap_or_default());
         }
+        args.extend_from_slice(extra);
         let out = lab.weft(&args);
         assert!(
             out.status.success(),
@@ -83,7 +94,7 @@ impl Lab {
 
     /// Adds a pod; returns its addresses.
     pub fn pod(&self, pod: &str, node: &str) -> Vec<String> {
-        self.ok(&["lab", "pod", "add", pod, "--node", node]);
+        self.ok(&["lab", "pod", "add", pod, "--node", node, "--no-server"]);
         let status = self.status();
         let (cluster, rest) = pod.split_once('/').unwrap_or_default();
         let (namespace, name) = rest.split_once('/').unwrap_or_default();

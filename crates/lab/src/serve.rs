@@ -1,0 +1,53 @@
+//! The lab pods' application: a tiny HTTP server and UDP echo on one port, answering with the
+//! pod's name, so that a probe proves which pod it reached over which protocol. Run inside the
+//! pod's namespace as `weft lab serve --name NAME --port PORT`.
+
+use std::io::{Read, Write};
+use std::net::{Ipv6Addr, SocketAddr, TcpListener, TcpStream, UdpSocket};
+use std::time::Duration;
+
+/// What a probe expects in every answer.
+pub fn greeting(name: &str) -> String {
+    format!("hello from {name}\n")
+}
+
+fn answer(mut stream: TcpStream, body: &str) {
+    let _ = stream.set_read_timeout(Some(Duration::from_secs(2)));
+    // Read the request head (or whatever comes within the timeout); any request gets the page.
+    let mut request = Vec::new();
+    let mut buf = [0u8; 1024];
+    while !request.windows(4).any(|w| w == b"\r\n\r\n") && request.len() < 16 * 1024 {
+        match stream.read(&mut buf) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => request.extend_from_slice(buf.get(..n).unwrap_or_default()),
+        }
+    }
+    let response = format!(
+        "HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    let _ = stream.write_all(response.as_bytes());
+}
+
+/// Serves TCP (HTTP) and UDP (echo of the greeting) on `port`, IPv4 and IPv6, until killed.
+pub fn serve(name: &str, port: u16) -> std::io::Result<()> {
+    // An IPv6 wildcard socket takes IPv4 too (net.ipv6.bindv6only is 0 in a new namespace).
+    let any = SocketAddr::from((Ipv6Addr::UNSPECIFIED, port));
+    let tcp = TcpListener::bind(any)?;
+    let udp = UdpSocket::bind(any)?;
+    let body = greeting(name);
+    let udp_body = body.clone();
+    std::thread::spawn(move || {
+        let mut buf = [0u8; 2048];
+        loop {
+            if let Ok((_, from)) = udp.recv_from(&mut buf) {
+                let _ = udp.send_to(udp_body.as_bytes(), from);
+            }
+        }
+    });
+    for stream in tcp.incoming().flatten() {
+        let body = body.clone();
+        std::thread::spawn(move || answer(stream, &body));
+    }
+    Ok(())
+}
