@@ -51,7 +51,7 @@ proptest! {
                 Just(c),
                 Just(f),
                 proptest::collection::vec(strategy::nlri(f, ap), 1..6),
-                proptest::collection::vec(strategy::nlri(f, ap), 0..6),
+                proptest::collection::vec(strategy::withdrawn_nlri(f, ap), 0..6),
                 Just(match f {
                     Family::Ipv6Unicast | Family::Vpnv6 => NextHop::new("2001:db8::1".parse().unwrap()),
                     _ => NextHop::new("192.0.2.1".parse().unwrap()),

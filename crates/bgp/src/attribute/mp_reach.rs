@@ -142,8 +142,8 @@ impl MpReach {
             family,
             length: nh.len(),
         })?;
-        let nlri =
-            Nlri::decode_all(family, r.rest(), caps).map_err(|detail| Reason::MalformedNlri { family, detail })?;
+        let nlri = Nlri::decode_all(family, r.rest(), caps, false)
+            .map_err(|detail| Reason::MalformedNlri { family, detail })?;
         Ok(MpDecoded::Known(MpReach { family, next_hop, nlri }))
     }
 

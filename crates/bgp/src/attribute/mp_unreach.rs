@@ -27,8 +27,8 @@ impl MpUnreach {
         let Some(family) = Family::from_afi_safi(afi, safi) else {
             return Ok(MpDecoded::Unsupported(afi, safi));
         };
-        let withdrawn =
-            Nlri::decode_all(family, r.rest(), caps).map_err(|detail| Reason::MalformedNlri { family, detail })?;
+        let withdrawn = Nlri::decode_all(family, r.rest(), caps, true)
+            .map_err(|detail| Reason::MalformedNlri { family, detail })?;
         Ok(MpDecoded::Known(MpUnreach { family, withdrawn }))
     }
 

@@ -54,8 +54,14 @@ impl Nlri {
         }
     }
 
-    /// Decodes every NLRI of `family` in `buf`.
-    pub(crate) fn decode_all(family: Family, buf: &[u8], caps: &SessionCaps) -> Result<Vec<Nlri>, &'static str> {
+    /// Decodes every NLRI of `family` in `buf`; `withdrawn` for withdrawn routes (MP_UNREACH_NLRI,
+    /// Withdrawn Routes), whose VPN label fields follow RFC 8277 §2.4.
+    pub(crate) fn decode_all(
+        family: Family,
+        buf: &[u8],
+        caps: &SessionCaps,
+        withdrawn: bool,
+    ) -> Result<Vec<Nlri>, &'static str> {
         let add_path = caps.add_path(family);
         let mut r = Reader::new(buf);
         let mut out = Vec::new();
@@ -68,8 +74,8 @@ impl Nlri {
             let nlri = match family {
                 Family::Ipv4Unicast => Nlri::Prefix(Prefix::decode(&mut r, false, path_id)?),
                 Family::Ipv6Unicast => Nlri::Prefix(Prefix::decode(&mut r, true, path_id)?),
-                Family::Vpnv4 => Nlri::Vpn(VpnPrefix::decode(&mut r, false, path_id)?),
-                Family::Vpnv6 => Nlri::Vpn(VpnPrefix::decode(&mut r, true, path_id)?),
+                Family::Vpnv4 => Nlri::Vpn(VpnPrefix::decode(&mut r, false, path_id, withdrawn)?),
+                Family::Vpnv6 => Nlri::Vpn(VpnPrefix::decode(&mut r, true, path_id, withdrawn)?),
                 Family::L2vpnEvpn => Nlri::Evpn(Evpn {
                     path_id,
                     route: EvpnRoute::decode(&mut r)?,
@@ -138,7 +144,7 @@ impl fmt::Display for Nlri {
 
 /// Decodes the classic IPv4 unicast fields (Withdrawn Routes, NLRI) of an UPDATE.
 pub(crate) fn decode_ipv4_field(buf: &[u8], caps: &SessionCaps) -> Result<Vec<Prefix>, &'static str> {
-    Nlri::decode_all(Family::Ipv4Unicast, buf, caps).map(|list| {
+    Nlri::decode_all(Family::Ipv4Unicast, buf, caps, false).map(|list| {
         list.into_iter()
             .filter_map(|n| match n {
                 Nlri::Prefix(p) => Some(p),
@@ -165,7 +171,7 @@ mod tests {
         let bytes = [0, 0, 0, 1, 24, 198, 51, 100, 0, 0, 0, 2, 0];
         let mut caps = SessionCaps::default();
         caps.add_path.insert(Family::Ipv4Unicast);
-        let list = Nlri::decode_all(Family::Ipv4Unicast, &bytes, &caps).unwrap();
+        let list = Nlri::decode_all(Family::Ipv4Unicast, &bytes, &caps, false).unwrap();
         assert_eq!(list[0].path_id(), Some(1));
         assert_eq!(list[1].to_string(), "0.0.0.0/0 path-id 2");
         let mut out = Vec::new();
@@ -174,7 +180,7 @@ mod tests {
         }
         assert_eq!(out, bytes);
         // Without ADD-PATH the same octets do not parse as prefixes.
-        assert!(Nlri::decode_all(Family::Ipv4Unicast, &bytes, &SessionCaps::default()).is_err());
+        assert!(Nlri::decode_all(Family::Ipv4Unicast, &bytes, &SessionCaps::default(), false).is_err());
         // Encoding checks the path id against the session.
         assert_eq!(
             list[0].encode(Family::Ipv4Unicast, &SessionCaps::default(), &mut out),

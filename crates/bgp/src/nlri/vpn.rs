@@ -84,7 +84,16 @@ impl VpnPrefix {
         }
     }
 
-    pub(crate) fn decode(r: &mut Reader<'_>, v6: bool, path_id: Option<u32>) -> Result<VpnPrefix, &'static str> {
+    /// The label stack ends at the bottom-of-stack bit (RFC 3032 §2.1, RFC 8277 §2.2). In a
+    /// withdrawal (`withdrawn`, MP_UNREACH_NLRI) it also ends at 0x800000 or 0x000000, the label
+    /// fields senders put there (RFC 8277 §2.4, RFC 3107 §3); in an announcement those are
+    /// ordinary labels (label 0x80000 is a valid MPLS label).
+    pub(crate) fn decode(
+        r: &mut Reader<'_>,
+        v6: bool,
+        path_id: Option<u32>,
+        withdrawn: bool,
+    ) -> Result<VpnPrefix, &'static str> {
         let bits = usize::from(r.u8().ok_or("truncated length")?);
         let body = r.take(octets_for_bits(bits)).ok_or("prefix runs past the attribute")?;
         let mut body = Reader::new(body);
@@ -97,7 +106,7 @@ impl VpnPrefix {
             let label = Label::read(&mut body).ok_or("truncated label")?;
             rest -= 24;
             labels.push(label);
-            if label.bottom_of_stack() || label == Label::WITHDRAW || label.raw() == 0 {
+            if label.bottom_of_stack() || (withdrawn && (label == Label::WITHDRAW || label.raw() == 0)) {
                 break;
             }
         }
@@ -148,8 +157,12 @@ mod tests {
     use super::*;
 
     fn decode(bytes: &[u8], v6: bool) -> Result<VpnPrefix, &'static str> {
+        decode_as(bytes, v6, false)
+    }
+
+    fn decode_as(bytes: &[u8], v6: bool, withdrawn: bool) -> Result<VpnPrefix, &'static str> {
         let mut r = Reader::new(bytes);
-        let p = VpnPrefix::decode(&mut r, v6, None)?;
+        let p = VpnPrefix::decode(&mut r, v6, None, withdrawn)?;
         assert!(r.is_empty());
         Ok(p)
     }
@@ -176,9 +189,21 @@ mod tests {
         let p = decode(&bytes, false).unwrap();
         assert_eq!(p.labels.len(), 2);
         assert_eq!(p.rd.to_string(), "192.0.2.1:7");
-        // A withdrawal with 0x800000 ends the stack although its BoS bit is clear.
+        // A withdrawal with 0x800000 (or 0x000000) ends the stack although its BoS bit is clear.
         let bytes = [24 + 64 + 24, 0x80, 0, 0, 0, 0, 0xfc, 0, 0, 0, 0, 1, 198, 51, 100];
-        assert_eq!(decode(&bytes, false).unwrap().labels, [Label::WITHDRAW]);
+        assert_eq!(decode_as(&bytes, false, true).unwrap().labels, [Label::WITHDRAW]);
+        let bytes = [24 + 64 + 24, 0, 0, 0, 0, 0, 0xfc, 0, 0, 0, 0, 1, 198, 51, 100];
+        assert_eq!(
+            decode_as(&bytes, false, true).unwrap().labels,
+            [Label::from_raw(0).unwrap()]
+        );
+        // In an announcement it is label 0x80000 without BoS: the stack goes on (RFC 8277 §2.2).
+        let bytes = [24 + 24 + 64 + 8, 0x80, 0, 0, 0, 1, 0x01, 0, 0, 0xfc, 0, 0, 0, 0, 1, 10];
+        let p = decode(&bytes, false).unwrap();
+        assert_eq!(p.labels, [Label::WITHDRAW, Label::mpls(16, true).unwrap()]);
+        assert_eq!(p.rd.to_string(), "64512:1");
+        // The same octets read as a withdrawal: one label, and the rest another route.
+        assert_eq!(decode_as(&bytes, false, true).unwrap().labels, [Label::WITHDRAW]);
     }
 
     #[test]

@@ -68,18 +68,26 @@ fn path_id(on: bool) -> BoxedStrategy<Option<u32>> {
     }
 }
 
-fn label_stack() -> impl Strategy<Value = Vec<Label>> {
+/// A label stack ending with the bottom-of-stack bit (RFC 8277 §2.2); in a withdrawal the last
+/// label may instead be 0x800000 (RFC 8277 §2.4), which only ends a withdrawal's stack.
+fn label_stack(withdrawn: bool) -> BoxedStrategy<Vec<Label>> {
+    // In a withdrawal, label 0x80000 without BoS would read as the withdraw label and end the
+    // stack.
     let upper = (1u32..=0xf_ffff)
-        .prop_filter("not the withdraw label", |v| *v != 0x8_0000)
+        .prop_filter("not the withdraw label", move |v| !withdrawn || *v != 0x8_0000)
         .prop_map(|v| Label::mpls(v, false).unwrap());
-    let last = prop_oneof![
-        (0u32..=0xf_ffff).prop_map(|v| Label::mpls(v, true).unwrap()),
-        Just(Label::WITHDRAW)
-    ];
-    (vec(upper, 0..2), last).prop_map(|(mut v, l)| {
-        v.push(l);
-        v
-    })
+    let bottom = (0u32..=0xf_ffff).prop_map(|v| Label::mpls(v, true).unwrap());
+    let last = if withdrawn {
+        prop_oneof![bottom, Just(Label::WITHDRAW)].boxed()
+    } else {
+        bottom.boxed()
+    };
+    (vec(upper, 0..2), last)
+        .prop_map(|(mut v, l)| {
+            v.push(l);
+            v
+        })
+        .boxed()
 }
 
 fn evpn_route() -> impl Strategy<Value = EvpnRoute> {
@@ -169,8 +177,18 @@ fn rtc(pid: Option<u32>) -> impl Strategy<Value = Rtc> {
     })
 }
 
-/// One NLRI of `family`, with a path id when `add_path`.
+/// One announced NLRI of `family`, with a path id when `add_path`.
 pub fn nlri(family: Family, add_path: bool) -> BoxedStrategy<Nlri> {
+    any_nlri(family, add_path, false)
+}
+
+/// One withdrawn NLRI of `family` (VPN label fields as in a withdrawal), with a path id when
+/// `add_path`.
+pub fn withdrawn_nlri(family: Family, add_path: bool) -> BoxedStrategy<Nlri> {
+    any_nlri(family, add_path, true)
+}
+
+fn any_nlri(family: Family, add_path: bool, withdrawn: bool) -> BoxedStrategy<Nlri> {
     path_id(add_path)
         .prop_flat_map(move |pid| -> BoxedStrategy<Nlri> {
             match family {
@@ -186,7 +204,7 @@ pub fn nlri(family: Family, add_path: bool) -> BoxedStrategy<Nlri> {
                     } else {
                         net6().boxed()
                     };
-                    (label_stack(), rd(), net)
+                    (label_stack(withdrawn), rd(), net)
                         .prop_map(move |(labels, rd, net)| {
                             Nlri::Vpn(VpnPrefix {
                                 path_id: pid,
@@ -217,6 +235,10 @@ fn next_hop(family: Family) -> BoxedStrategy<NextHop> {
 
 fn nlri_list(family: Family, caps: &SessionCaps, max: usize) -> BoxedStrategy<Vec<Nlri>> {
     vec(nlri(family, caps.add_path(family)), 0..max).boxed()
+}
+
+fn withdrawn_list(family: Family, caps: &SessionCaps, max: usize) -> BoxedStrategy<Vec<Nlri>> {
+    vec(withdrawn_nlri(family, caps.add_path(family)), 0..max).boxed()
 }
 
 fn ipv4_list(caps: &SessionCaps) -> BoxedStrategy<Vec<Prefix>> {
@@ -312,7 +334,7 @@ pub fn path_attributes(caps: SessionCaps) -> BoxedStrategy<PathAttributes> {
     let c2 = caps.clone();
     let mp_reach = proptest::option::of(family().prop_flat_map(move |f| (Just(f), next_hop(f), nlri_list(f, &c1, 4))))
         .prop_map(|m| m.map(|(family, next_hop, nlri)| MpReach { family, next_hop, nlri }));
-    let mp_unreach = proptest::option::of(family().prop_flat_map(move |f| (Just(f), nlri_list(f, &c2, 4))))
+    let mp_unreach = proptest::option::of(family().prop_flat_map(move |f| (Just(f), withdrawn_list(f, &c2, 4))))
         .prop_map(|m| m.map(|(family, withdrawn)| MpUnreach { family, withdrawn }));
     (base, more, mp_reach, mp_unreach)
         .prop_map(
