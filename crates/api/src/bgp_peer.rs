@@ -77,16 +77,38 @@ pub struct RoutePolicy {
     pub add_communities: Vec<String>,
 }
 
-/// What the speaker reports for a peer.
+/// What the speaker reports for a peer, written back by the controller: at once when the
+/// session's state or last error changes, the prefix counts at most every few seconds.
 #[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct BGPPeerStatus {
+    /// The session's state (RFC 4271 §8.2.2): Idle, Connect, Active, OpenSent, OpenConfirm,
+    /// Established.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub state: Option<String>,
+    /// When the session reached Established (RFC 3339); absent when it is not.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub established_since: Option<String>,
+    /// The last thing that went wrong with the session, in words.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_error: Option<String>,
+    /// Per configured family: prefixes received, accepted by the import policy, and sent.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub prefixes: Vec<BGPPeerPrefixes>,
+}
+
+/// Prefix counts of one family of one peer.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct BGPPeerPrefixes {
+    /// The BGPPeer spelling: `ipv4-unicast`, `l2vpn-evpn`, ...
+    pub family: String,
+    /// Sent by the peer, before the import policy.
+    pub received: u64,
+    /// Of those, the ones the import policy accepted.
+    pub accepted: u64,
+    /// Advertised to the peer, after the export policy.
+    pub sent: u64,
 }
 
 /// The family names a BGPPeer accepts, in FRR's words.

@@ -20,7 +20,7 @@ pub mod virtual_network;
 pub mod wire;
 pub mod workload_endpoint;
 
-pub use bgp_peer::{BGPPeer, BGPPeerSpec, BGPPeerStatus};
+pub use bgp_peer::{BGPPeer, BGPPeerPrefixes, BGPPeerSpec, BGPPeerStatus};
 pub use cluster::{Cluster, ClusterSpec};
 pub use error::{FieldError, ManifestError};
 pub use kind::{Kind, UnknownKind};

@@ -196,7 +196,7 @@ pub struct BgpPrefixCounts {
     pub sent: usize,
 }
 
-/// A best route of the speaker's RIB (`GET /api/v1/bgp/routes`), readable like FRR's `show bgp`.
+/// A path of the speaker's RIB (`GET /api/v1/bgp/routes`), readable like FRR's `show bgp`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct BgpRouteInfo {
@@ -227,4 +227,10 @@ pub struct BgpRouteInfo {
     /// The peer it was learnt from; absent for a route this controller originates.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub from: Option<IpAddr>,
+    /// The route distinguisher of a VPN or EVPN IP prefix route.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rd: Option<String>,
+    /// Whether this is the best path to its destination (`?paths=all` lists the others too).
+    #[serde(default)]
+    pub best: bool,
 }

@@ -400,3 +400,57 @@ fn ipv6_routes_over_an_ipv4_session_get_an_ipv4_mapped_next_hop() {
         .encode(&SessionCaps::default())
         .unwrap();
 }
+
+/// The path identifiers of the NLRI announced and withdrawn in `updates`.
+fn path_ids(updates: &[Update]) -> (Vec<Option<u32>>, Vec<Option<u32>>) {
+    let mut announced = Vec::new();
+    let mut withdrawn = Vec::new();
+    for u in updates {
+        announced.extend(u.nlri.iter().map(|p| p.path_id));
+        withdrawn.extend(u.withdrawn.iter().map(|p| p.path_id));
+    }
+    announced.sort();
+    withdrawn.sort();
+    (announced, withdrawn)
+}
+
+#[test]
+fn add_path_send_advertises_the_next_paths_with_their_own_identifiers() {
+    // RFC 7911: best with path id 1, the next in decision order with 2; a path that goes
+    // withdraws its identifier, and a peer without ADD-PATH send negotiated gets the best only.
+    let mut rib = rib(false);
+    rib.track_path_changes();
+    let base = out(&rib, 3, Duration::ZERO);
+    let mut cfg = base.config().clone();
+    cfg.caps.add_path = BTreeSet::from([Family::Ipv4Unicast]);
+    let mut to = AdjRibOut::new(cfg).with_add_path_send(2);
+    let mut plain = out(&rib, 4, Duration::ZERO).with_add_path_send(2);
+    let p = "198.51.100.0/24";
+    let mut feed = |rib: &mut Rib, from: u32, u: &weft_bgp::DecodedUpdate| {
+        let changes = rib.apply_update(PeerId(from), u, T);
+        let keys = rib.take_path_changes();
+        let mut got = Vec::new();
+        for adj in [&mut to, &mut plain] {
+            adj.best_changed(&changes);
+            adj.paths_changed(&keys, rib);
+            got.push(adj.take_updates(T).unwrap());
+        }
+        got
+    };
+    let got = feed(&mut rib, 1, &announce(&[p], attrs(&[65001]), "10.0.0.1"));
+    assert_eq!(path_ids(&got[0]), (vec![Some(1)], vec![]));
+    assert_eq!(path_ids(&got[1]), (vec![None], vec![]));
+    // A longer path from peer 2: second best, path id 2.
+    let got = feed(&mut rib, 2, &announce(&[p], attrs(&[65002, 65010]), "10.0.0.2"));
+    assert_eq!(path_ids(&got[0]), (vec![Some(2)], vec![]));
+    assert!(got[1].is_empty(), "{:?}", got[1]);
+    let second = got[0][0].clone();
+    assert_eq!(second.attributes.as_path, Some(AsPath::sequence(vec![65002, 65010])));
+    // Peer 2's path goes: id 2 is withdrawn, id 1 stays.
+    let got = feed(&mut rib, 2, &withdraw(&[p]));
+    assert_eq!(path_ids(&got[0]), (vec![], vec![Some(2)]));
+    // The best goes: peer 2's is gone too, so id 1 is withdrawn.
+    let got = feed(&mut rib, 1, &withdraw(&[p]));
+    assert_eq!(path_ids(&got[0]), (vec![], vec![Some(1)]));
+    assert_eq!(path_ids(&got[1]), (vec![], vec![None]));
+}

@@ -74,10 +74,18 @@ pub struct ApplyArgs {
 #[derive(Debug, Args)]
 pub struct GetArgs {
     /// The kind: namespaces (ns), pods (po), services (svc), networkpolicies (netpol),
-    /// virtualnetworks (vn), clusters.
+    /// virtualnetworks (vn), clusters, bgppeers; or routes (the BGP speaker's paths).
     pub kind: String,
-    /// Names of objects; all objects when none.
+    /// Names of objects; all objects when none. For routes: a PREFIX, keeping the routes whose
+    /// destination contains it, shown in detail.
     pub names: Vec<String>,
+    /// Routes only: this family (ipv4-unicast, ipv6-unicast, ipv4-vpn, ipv6-vpn, l2vpn-evpn,
+    /// ipv4-rtc).
+    #[arg(long)]
+    pub family: Option<String>,
+    /// Routes only: the routes of this VirtualNetwork (its route distinguisher or route targets).
+    #[arg(long)]
+    pub vn: Option<String>,
     #[arg(short = 'o', long, value_enum, default_value = "table")]
     pub output: OutputFormat,
     /// List across all namespaces.

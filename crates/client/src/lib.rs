@@ -170,6 +170,15 @@ impl Client {
         self.send(self.request(Method::GET, &path)).await
     }
 
+    /// Every path of the speaker's RIB, the best one of each destination first (`best: true`).
+    pub async fn bgp_paths(&self, family: Option<&str>) -> Result<Vec<BgpRouteInfo>, ClientError> {
+        let path = match family {
+            Some(f) => format!("/api/v1/bgp/routes?paths=all&family={f}"),
+            None => "/api/v1/bgp/routes?paths=all".to_string(),
+        };
+        self.send(self.request(Method::GET, &path)).await
+    }
+
     pub async fn pools(&self) -> Result<Vec<PoolInfo>, ClientError> {
         self.send(self.request(Method::GET, "/api/v1/ipam/pools")).await
     }

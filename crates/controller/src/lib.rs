@@ -51,7 +51,9 @@ pub async fn run(
         .bgp
         .clone()
         .map(|c| tokio::spawn(bgp::bgp_loop(handle.clone(), c, bgp_view.clone())));
-    let app = api::router(handle).merge(api::bgp_router(bgp_view));
+    let app = api::router(handle.clone())
+        .merge(api::bgp_router(bgp_view.clone()))
+        .merge(api::metrics_router(handle, bgp_view));
     let mut extra = Vec::new();
     for (netns, address) in &config.listen_in {
         let listener = listeners::bind_in(netns, *address)

@@ -119,6 +119,10 @@ pub struct PeerSettings {
     pub import_policy: Option<Policy>,
     /// Which routes are sent to the peer, and what is added to them.
     pub export_policy: Option<Policy>,
+    /// ADD-PATH send (RFC 7911): advertise up to this many paths per destination (the best
+    /// first) in the families where the session negotiated it; 1: the best only. Set with
+    /// [`PeerSettings::add_path_send`], which also advertises the capability.
+    pub add_path_send: usize,
 }
 
 impl PeerSettings {
@@ -133,7 +137,25 @@ impl PeerSettings {
             max_prefixes: BTreeMap::new(),
             import_policy: None,
             export_policy: None,
+            add_path_send: 1,
         }
+    }
+
+    /// ADD-PATH (RFC 7911 §4): offer to send up to `paths` paths per destination in every
+    /// configured family (the capability's send bit, keeping any receive bit).
+    pub fn add_path_send(mut self, paths: usize) -> PeerSettings {
+        self.add_path_send = paths.max(1);
+        for family in self.config.local_families() {
+            let (afi, safi) = (family.afi(), family.safi());
+            match self.config.add_path.iter_mut().find(|a| a.afi == afi && a.safi == safi) {
+                Some(a) => a.send_receive |= weft_bgp::AddPathFamily::SEND,
+                None => self
+                    .config
+                    .add_path
+                    .push(weft_bgp::AddPathFamily::new(family, false, true)),
+            }
+        }
+        self
     }
 
     pub fn password(mut self, password: &str) -> PeerSettings {

@@ -277,6 +277,7 @@ impl Owner {
                 }
             }
             self.end_deferral_when_due();
+            self.advertise_more_paths();
             self.send_updates();
         }
     }
@@ -309,11 +310,30 @@ impl Owner {
         }
     }
 
+    /// RFC 7911: hands the keys whose paths changed to the peers that get several paths.
+    fn advertise_more_paths(&mut self) {
+        let keys = self.rib.take_path_changes();
+        if keys.is_empty() {
+            return;
+        }
+        for p in self.peers.values_mut() {
+            if let Some(adj) = p.adj_out.as_mut().filter(|a| a.sends_several_paths()) {
+                adj.paths_changed(&keys, &self.rib);
+            }
+        }
+    }
+
     /// Starts a peer's Adj-RIB-Out: export policy, RT constraint, every route and End-of-RIB.
     fn open_adj_out(&mut self, id: PeerId, out: OutPeerConfig) {
         let Some(p) = self.peers.get_mut(&id) else { return };
         let rtc = out.families.contains(&Family::RtConstraint);
-        let mut adj = AdjRibOut::new(out).with_export_policy(p.settings.export_policy.clone());
+        let mut adj = AdjRibOut::new(out)
+            .with_export_policy(p.settings.export_policy.clone())
+            .with_add_path_send(p.settings.add_path_send);
+        if adj.sends_several_paths() {
+            // RFC 7911: changes of paths other than the best matter to this peer.
+            self.rib.track_path_changes();
+        }
         if rtc {
             // RFC 4684: VPN and EVPN routes only for the route targets the peer asks for.
             adj.set_rt_filter(Some(RtFilter::of_peer(&self.rib, id)), &self.rib);
@@ -752,7 +772,9 @@ impl Owner {
                 // RFC 2918: advertise the Adj-RIB-Out again: a fresh one dumps every route (and
                 // End-of-RIB markers, which the peer ignores outside a restart).
                 p.refresh_requested = false;
-                let mut fresh = AdjRibOut::new(adj.config().clone()).with_export_policy(adj.export_policy().cloned());
+                let mut fresh = AdjRibOut::new(adj.config().clone())
+                    .with_export_policy(adj.export_policy().cloned())
+                    .with_add_path_send(p.settings.add_path_send);
                 if fresh.config().families.contains(&Family::RtConstraint) {
                     fresh.set_rt_filter(Some(RtFilter::of_peer(&self.rib, p.id)), &self.rib);
                 }

@@ -6,6 +6,10 @@
 //!   sends both (`send-max`).
 //! - FRR has two paths of one prefix, its own and one from GoBGP (a third node), and sends
 //!   both (`addpath-tx-all-paths`).
+//!
+//! And Weft sends several paths ([`PeerSettings::add_path_send`]): two paths of one prefix from a
+//! GoBGP reach FRR and a second GoBGP, both receiving with ADD-PATH, as two paths each
+//! (`show bgp ipv4 unicast PREFIX json`, `gobgp global rib -j`); a withdrawn path goes.
 
 mod common;
 
@@ -130,4 +134,99 @@ fn frr_sends_all_its_paths_of_one_prefix() {
         (r.as_path() == vec![PEER_AS, GOBGP_AS]).then_some(())
     });
     assert_eq!(received(&weft, b.v4()), 1);
+}
+
+#[test]
+fn weft_sends_both_paths_to_frr_and_gobgp() {
+    // Weft (n1, AS 64511); the source GoBGP (n2, AS 64512); FRR (n3, AS 64513); a receiving
+    // GoBGP (n4, AS 64514).
+    let pnet = PeerNet::new("wspap-send", 4);
+    let (a, src, f, g) = (pnet.node(0), pnet.node(1), pnet.node(2), pnet.node(3));
+    let ap = AddPath { receive: true, send: 8 };
+    let source = Gobgp::start(
+        &src.netns,
+        &PeerSpec::new(PEER_AS, src.ipv4).neighbor(Neighbor::new(a.v4(), WEFT_AS, &[Family::Ipv4Unicast]).add_path(ap)),
+    )
+    .expect("the source GoBGP starts");
+    let frr = Frr::start(
+        &f.netns,
+        &PeerSpec::new(64513, f.ipv4).neighbor(Neighbor::new(a.v4(), WEFT_AS, &[Family::Ipv4Unicast]).add_path(ap)),
+    )
+    .expect("FRR starts");
+    let gobgp = Gobgp::start(
+        &g.netns,
+        &PeerSpec::new(64514, g.ipv4).neighbor(
+            Neighbor::new(a.v4(), WEFT_AS, &[Family::Ipv4Unicast]).add_path(AddPath { receive: true, send: 0 }),
+        ),
+    )
+    .expect("the receiving GoBGP starts");
+    let weft = Weft::start(a);
+    weft.add_peer(receiving(settings(a, src.v4(), &[BgpFamily::Ipv4Unicast])));
+    for (node, asn) in [(f, 64513), (g, 64514)] {
+        weft.add_peer(settings_as(a, node.v4(), asn, &[BgpFamily::Ipv4Unicast]).add_path_send(4));
+    }
+    for peer in [src.v4(), f.v4(), g.v4()] {
+        weft.wait_established(peer, ESTABLISH);
+    }
+    frr.wait_established(a.v4(), ESTABLISH).expect("FRR's session is up");
+    gobgp
+        .wait_established(a.v4(), ESTABLISH)
+        .expect("GoBGP's session is up");
+
+    let prefix = "203.0.113.0/24";
+    for (id, nh, med) in [("1", "192.0.2.2", "10"), ("2", "192.0.2.100", "20")] {
+        source
+            .cli(&[
+                "global",
+                "rib",
+                "-a",
+                "ipv4",
+                "add",
+                prefix,
+                "identifier",
+                id,
+                "nexthop",
+                nh,
+                "med",
+                med,
+            ])
+            .expect("gobgp global rib add");
+    }
+    weft.wait_status(src.v4(), "two paths from the source", |s| {
+        s.prefixes[&BgpFamily::Ipv4Unicast].received == 2
+    });
+    let from_weft = |routes: &[Route]| {
+        routes
+            .iter()
+            .filter(|r| r.prefix == net(prefix) && r.from == Some(a.v4()))
+            .cloned()
+            .collect::<Vec<_>>()
+    };
+    for daemon in [&frr as &dyn Peer, &gobgp as &dyn Peer] {
+        let got = daemon
+            .wait_for_routes(Family::Ipv4Unicast, CONVERGE, &|r| from_weft(r).len() == 2)
+            .unwrap_or_else(|e| panic!("{} gets both paths: {e}", daemon.kind().name()));
+        for r in from_weft(&got) {
+            assert_eq!(r.as_path, vec![WEFT_AS, PEER_AS], "{r:?}");
+            assert_eq!(r.next_hop, Some(a.v4()), "{r:?}");
+        }
+    }
+
+    // One path goes at the source: one stays at each receiver.
+    source
+        .cli(&["global", "rib", "-a", "ipv4", "del", prefix, "identifier", "2"])
+        .expect("gobgp global rib del");
+    for daemon in [&frr as &dyn Peer, &gobgp as &dyn Peer] {
+        daemon
+            .wait_for_routes(Family::Ipv4Unicast, CONVERGE, &|r| from_weft(r).len() == 1)
+            .unwrap_or_else(|e| panic!("{} keeps one path: {e}", daemon.kind().name()));
+    }
+    source
+        .cli(&["global", "rib", "-a", "ipv4", "del", prefix, "identifier", "1"])
+        .expect("gobgp global rib del");
+    for daemon in [&frr as &dyn Peer, &gobgp as &dyn Peer] {
+        daemon
+            .wait_for_routes(Family::Ipv4Unicast, CONVERGE, &|r| from_weft(r).is_empty())
+            .unwrap_or_else(|e| panic!("{} drops the prefix: {e}", daemon.kind().name()));
+    }
 }

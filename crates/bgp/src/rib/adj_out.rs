@@ -18,14 +18,16 @@
 //! Changes are queued per key and go out when the MinRouteAdvertisementInterval (§9.2.1.1, here a
 //! per-peer minimum interval between batches) allows: [`AdjRibOut::due`] with the time passed in.
 //! Queued announcements sharing attributes and next hop are packed into as few UPDATEs as the
-//! session's maximum message size allows. Only the best path is advertised; with ADD-PATH send
-//! negotiated it carries path identifier 1.
+//! session's maximum message size allows. The best path is advertised; with ADD-PATH send
+//! negotiated it carries path identifier 1, and [`AdjRibOut::with_add_path_send`] adds the next
+//! paths in decision order with identifiers 2, 3, ... (RFC 7911).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::{IpAddr, Ipv4Addr};
 use std::sync::Arc;
 use std::time::Duration;
 
+use super::decision::compare;
 use super::key::RouteKey;
 use super::loc::{BestChange, Rib};
 use super::path::{Path, PeerId, PeerInfo, PeerKind};
@@ -80,6 +82,13 @@ pub struct AdjRibOut {
     rt_filter: Option<RtFilter>,
     /// The peer's export policy, applied to the route as it would be sent.
     policy: Option<Policy>,
+    /// ADD-PATH send (RFC 7911): how many paths per destination to advertise where the session
+    /// negotiated it (1: the best only).
+    send_paths: usize,
+    /// The paths after the best (path identifiers 2 and up; the best is 1), as advertised and
+    /// queued, by destination and path identifier.
+    extra_advertised: BTreeMap<(RouteKey, u32), Outgoing>,
+    extra_pending: BTreeMap<(RouteKey, u32), Option<Outgoing>>,
 }
 
 impl AdjRibOut {
@@ -92,6 +101,79 @@ impl AdjRibOut {
             last_sent: None,
             rt_filter: None,
             policy: None,
+            send_paths: 1,
+            extra_advertised: BTreeMap::new(),
+            extra_pending: BTreeMap::new(),
+        }
+    }
+
+    /// The same Adj-RIB-Out advertising up to `paths` paths per destination (RFC 7911) in the
+    /// families whose ADD-PATH send direction the session negotiated, before anything is queued:
+    /// the best with path identifier 1, the next ones in decision order with 2, 3, ... Feed it
+    /// [`AdjRibOut::paths_changed`] besides [`AdjRibOut::best_changed`].
+    pub fn with_add_path_send(mut self, paths: usize) -> AdjRibOut {
+        self.send_paths = paths.max(1);
+        self
+    }
+
+    /// Whether it advertises more than the best path ([`AdjRibOut::with_add_path_send`]).
+    pub fn sends_several_paths(&self) -> bool {
+        self.send_paths > 1
+    }
+
+    /// Queues what changes of the paths of `keys` (any path, not only the best: the RIB's
+    /// [`Rib::take_path_changes`]) mean for the paths after the best.
+    pub fn paths_changed(&mut self, keys: &[RouteKey], rib: &Rib) {
+        for key in keys {
+            self.consider_extra(key, rib);
+        }
+    }
+
+    /// RFC 7911: the paths after the best one, in decision order, that this peer may get, up to
+    /// the configured count, as path identifiers 2, 3, ...; the identifiers no longer used are
+    /// withdrawn.
+    fn consider_extra(&mut self, key: &RouteKey, rib: &Rib) {
+        if self.send_paths <= 1 || !self.config.caps.add_path(key.family()) {
+            return;
+        }
+        let best = rib.best(key);
+        let ctx = rib.config().decision;
+        let mut others: Vec<&Path> = rib
+            .paths(key)
+            .iter()
+            .filter(|p| !best.is_some_and(|b| b.peer == p.peer && b.path_id == p.path_id))
+            .collect();
+        others.sort_by(|a, b| compare(a, b, &ctx));
+        let desired: Vec<Outgoing> = others
+            .into_iter()
+            .filter_map(|p| self.export(key, p))
+            .take(self.send_paths - 1)
+            .collect();
+        let used = desired.len() as u32 + 2;
+        for (id, mut out) in (2u32..).zip(desired) {
+            out.nlri = with_path_id(&out.nlri, Some(id));
+            let slot = (key.clone(), id);
+            if self.extra_advertised.get(&slot) == Some(&out) {
+                self.extra_pending.remove(&slot);
+            } else {
+                self.extra_pending.insert(slot, Some(out));
+            }
+        }
+        let from = (key.clone(), used);
+        let unused: BTreeSet<(RouteKey, u32)> = self
+            .extra_advertised
+            .range(from.clone()..)
+            .map(|(s, _)| s)
+            .chain(self.extra_pending.range(from..).map(|(s, _)| s))
+            .take_while(|(k, _)| k == key)
+            .cloned()
+            .collect();
+        for slot in unused {
+            if self.extra_advertised.contains_key(&slot) {
+                self.extra_pending.insert(slot, None);
+            } else {
+                self.extra_pending.remove(&slot);
+            }
         }
     }
 
@@ -116,6 +198,7 @@ impl AdjRibOut {
             .collect();
         for key in keys {
             self.consider(&key, rib.best(&key));
+            self.consider_extra(&key, rib);
         }
     }
 
@@ -128,6 +211,7 @@ impl AdjRibOut {
     pub fn initial_dump(&mut self, rib: &Rib) {
         for (key, path) in rib.best_paths() {
             self.consider(key, Some(path));
+            self.consider_extra(key, rib);
         }
         self.end_of_rib = self.config.families.iter().copied().collect();
     }
@@ -151,6 +235,7 @@ impl AdjRibOut {
             .collect();
         for key in keys {
             self.consider(&key, rib.best(&key));
+            self.consider_extra(&key, rib);
         }
     }
 
@@ -164,7 +249,7 @@ impl AdjRibOut {
     }
 
     pub fn has_pending(&self) -> bool {
-        !self.pending.is_empty() || !self.end_of_rib.is_empty()
+        !self.pending.is_empty() || !self.end_of_rib.is_empty() || !self.extra_pending.is_empty()
     }
 
     /// When the queued changes may go: `None` with nothing queued.
@@ -205,6 +290,26 @@ impl AdjRibOut {
                         None => groups.push((family, out.attributes.clone(), out.next_hop, vec![out.nlri.clone()])),
                     }
                     self.advertised.insert(key, out);
+                }
+            }
+        }
+        for ((key, id), change) in std::mem::take(&mut self.extra_pending) {
+            let family = key.family();
+            match change {
+                None => {
+                    if let Some(old) = self.extra_advertised.remove(&(key, id)) {
+                        withdrawn.entry(family).or_default().push(old.nlri);
+                    }
+                }
+                Some(out) => {
+                    match groups
+                        .iter_mut()
+                        .find(|(f, a, h, _)| *f == family && *h == out.next_hop && **a == *out.attributes)
+                    {
+                        Some((_, _, _, nlri)) => nlri.push(out.nlri.clone()),
+                        None => groups.push((family, out.attributes.clone(), out.next_hop, vec![out.nlri.clone()])),
+                    }
+                    self.extra_advertised.insert((key, id), out);
                 }
             }
         }

@@ -4,7 +4,7 @@
 //! Every mutation returns the [`BestChange`]s it caused, one per key whose best path changed,
 //! so that whoever exports routes (to VRFs, peers, the data plane) reacts to changes only.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::net::Ipv4Addr;
 use std::sync::Arc;
 
@@ -63,6 +63,9 @@ pub struct Rib {
     peers: BTreeMap<PeerId, PeerInfo>,
     /// Peers with an import policy: the policy and what the peer sent before it.
     import: BTreeMap<PeerId, Import>,
+    /// Keys whose paths changed (any path, not only the best), once asked for
+    /// ([`Rib::track_path_changes`]): what ADD-PATH senders need (RFC 7911).
+    path_changes: Option<BTreeSet<RouteKey>>,
 }
 
 #[derive(Debug, Clone)]
@@ -88,6 +91,7 @@ impl Rib {
             adj_in: AdjRibIn::default(),
             peers,
             import: BTreeMap::new(),
+            path_changes: None,
         }
     }
 
@@ -297,6 +301,20 @@ impl Rib {
     }
 
     /// Every path to `key`, in no particular order.
+    /// From now on, remember every key whose paths change (not only its best path), for
+    /// [`Rib::take_path_changes`]. Costs nothing until called.
+    pub fn track_path_changes(&mut self) {
+        self.path_changes.get_or_insert_with(BTreeSet::new);
+    }
+
+    /// The keys whose paths changed since the last call (with tracking on).
+    pub fn take_path_changes(&mut self) -> Vec<RouteKey> {
+        self.path_changes
+            .as_mut()
+            .map(|c| std::mem::take(c).into_iter().collect())
+            .unwrap_or_default()
+    }
+
     pub fn paths(&self, key: &RouteKey) -> &[Path] {
         self.entries.get(key).map_or(&[], |e| e.paths.as_slice())
     }
@@ -439,6 +457,9 @@ impl Rib {
     }
 
     fn finish(&mut self, touched: Touched) -> Vec<BestChange> {
+        if let Some(changed) = self.path_changes.as_mut() {
+            changed.extend(touched.0.keys().cloned());
+        }
         let ctx = self.config.decision;
         let mut out = Vec::new();
         for (key, old_best) in touched.0 {

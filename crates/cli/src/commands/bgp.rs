@@ -3,7 +3,7 @@
 use anyhow::Result;
 use weft_api::wire::BgpPeerInfo;
 
-use super::Target;
+use super::{Target, routes};
 use crate::args::{BgpCommand, OutputFormat};
 use crate::exit::{self, Exit};
 use crate::output::{self, Table};
@@ -33,44 +33,17 @@ pub async fn run(target: Target, command: BgpCommand) -> Result<u8> {
             prefix,
             output: format,
         } => {
-            let mut routes = client.bgp_routes(family.as_deref()).await.map_err(Exit::from)?;
-            if let Some(p) = &prefix {
-                routes.retain(|r| r.prefix.contains(p.as_str()));
-                if routes.is_empty() {
-                    return Err(Exit::new(exit::NOT_FOUND, format!("no route matches {p:?}")).into());
-                }
-            }
+            let query = routes::Query {
+                family: family.as_deref(),
+                prefix: prefix.as_deref(),
+                ..routes::Query::default()
+            };
+            let routes = routes::fetch(client, &query).await?;
             if !structured(format, &routes)? {
-                let wide = format == OutputFormat::Wide;
-                let mut headers = vec!["FAMILY", "NETWORK", "NEXT HOP", "FROM", "PATH", "EXT COMMUNITIES"];
-                if wide {
-                    headers.extend(["LOCPRF", "MED", "COMMUNITIES"]);
-                }
-                let mut t = Table::new(&headers);
-                for r in routes {
-                    let mut path: Vec<String> = r.as_path.iter().map(ToString::to_string).collect();
-                    path.push(match r.origin.as_deref() {
-                        Some("IGP") | Some("igp") => "i".into(),
-                        Some("EGP") | Some("egp") => "e".into(),
-                        Some(_) => "?".into(),
-                        None => String::new(),
-                    });
-                    let mut row = vec![
-                        r.family,
-                        r.prefix,
-                        r.next_hop.map(|h| h.to_string()).unwrap_or_else(|| "-".into()),
-                        r.from.map(|h| h.to_string()).unwrap_or_else(|| "local".into()),
-                        path.join(" ").trim().to_string(),
-                        dash_if_empty(r.ext_communities.join(" ")),
-                    ];
-                    if wide {
-                        row.push(r.local_pref.map(|v| v.to_string()).unwrap_or_default());
-                        row.push(r.med.map(|v| v.to_string()).unwrap_or_default());
-                        row.push(dash_if_empty(r.communities.join(" ")));
-                    }
-                    t.row(row);
-                }
-                print!("{}", t.render());
+                print!(
+                    "{}",
+                    routes::table(&routes, false, format == OutputFormat::Wide).render()
+                );
             }
         }
     }
@@ -111,7 +84,7 @@ fn dash_if_empty(s: String) -> String {
 }
 
 /// Prints JSON or YAML and returns true; false when a table is wanted.
-fn structured(format: OutputFormat, value: &impl serde::Serialize) -> Result<bool> {
+pub fn structured(format: OutputFormat, value: &impl serde::Serialize) -> Result<bool> {
     match format {
         OutputFormat::Json => output::print_json(value).map(|_| true),
         OutputFormat::Yaml => output::print_yaml(value).map(|_| true),

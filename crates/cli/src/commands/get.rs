@@ -4,12 +4,18 @@ use anyhow::Result;
 use futures::StreamExt;
 use weft_api::{Kind, Resource};
 
-use super::Target;
+use super::{Target, routes};
 use crate::args::{GetArgs, OutputFormat};
 use crate::exit::{self, Exit};
 use crate::output;
 
 pub async fn run(target: Target, args: GetArgs) -> Result<u8> {
+    if matches!(args.kind.as_str(), "routes" | "route") {
+        return get_routes(&target, &args).await;
+    }
+    if args.family.is_some() || args.vn.is_some() {
+        return Err(Exit::new(exit::USAGE, "--family and --vn apply to `weft get routes` only").into());
+    }
     let kind: Kind = args
         .kind
         .parse()
@@ -66,6 +72,37 @@ pub async fn run(target: Target, args: GetArgs) -> Result<u8> {
         watch(&target, kind, namespace, revision, &args, selector.as_ref()).await?;
     }
     Ok(code)
+}
+
+/// `weft get routes [--family F] [--vn VN] [PREFIX]`: every path of the speaker's RIB, as a
+/// table with the best path of each destination marked `*>`, or (with a PREFIX, or `-o wide`)
+/// in detail like FRR's `show bgp PREFIX`.
+async fn get_routes(target: &Target, args: &GetArgs) -> Result<u8> {
+    if args.names.len() > 1 {
+        return Err(Exit::new(exit::USAGE, "weft get routes takes at most one PREFIX").into());
+    }
+    if args.watch || args.selector.is_some() {
+        return Err(Exit::new(exit::USAGE, "-w and -l do not apply to routes").into());
+    }
+    let prefix = args.names.first().map(String::as_str);
+    let query = routes::Query {
+        family: args.family.as_deref(),
+        prefix,
+        vn: args.vn.as_deref(),
+        all_paths: true,
+    };
+    let paths = routes::fetch(&target.client, &query).await?;
+    if super::bgp::structured(args.output, &paths)? {
+        return Ok(exit::OK);
+    }
+    if paths.is_empty() {
+        eprintln!("No routes");
+    } else if prefix.is_some() || args.output == OutputFormat::Wide {
+        print!("{}", routes::detail(&paths));
+    } else {
+        print!("{}", routes::table(&paths, true, false).render());
+    }
+    Ok(exit::OK)
 }
 
 /// Prints each change after the listed revision as a row (or JSON line) until interrupted.

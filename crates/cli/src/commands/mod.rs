@@ -10,6 +10,7 @@ pub mod get;
 pub mod ipam;
 pub mod lab;
 pub mod manifests;
+pub mod routes;
 pub mod version;
 
 use anyhow::Result;

@@ -18,7 +18,8 @@ pub(super) async fn peers(State(view): State<BgpView>) -> Result<Json<Vec<BgpPee
     view.peers().await.map(Json).ok_or_else(not_running)
 }
 
-/// `?family=l2vpn-evpn` (the BGPPeer spelling); all families without it.
+/// `?family=l2vpn-evpn` (the BGPPeer spelling); all families without it. `?paths=all`: every
+/// path, not only the best ones.
 pub(super) async fn routes(
     State(view): State<BgpView>,
     Query(query): Query<HashMap<String, String>>,
@@ -35,5 +36,15 @@ pub(super) async fn routes(
         })?),
         None => None,
     };
-    view.routes(family).await.map(Json).ok_or_else(not_running)
+    let all_paths = match query.get("paths").map(String::as_str) {
+        None | Some("best") => false,
+        Some("all") => true,
+        Some(other) => {
+            return Err(ApiError::new(
+                Reason::BadRequest,
+                format!("paths={other:?}: write paths=all (every path) or paths=best (the default)"),
+            ));
+        }
+    };
+    view.routes(family, all_paths).await.map(Json).ok_or_else(not_running)
 }

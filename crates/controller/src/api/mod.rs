@@ -5,6 +5,7 @@
 mod bgp;
 mod error;
 mod ipam;
+mod metrics;
 mod resources;
 mod sync;
 mod watch;
@@ -22,6 +23,13 @@ pub fn bgp_router(view: crate::bgp::BgpView) -> Router {
         .route("/api/v1/bgp/peers", get(bgp::peers))
         .route("/api/v1/bgp/routes", get(bgp::routes))
         .with_state(view)
+}
+
+/// `GET /metrics` for Prometheus: the store's objects and watches, the BGP speaker.
+pub fn metrics_router(handle: Handle, view: crate::bgp::BgpView) -> Router {
+    Router::new()
+        .route("/metrics", get(metrics::metrics))
+        .with_state((handle, view))
 }
 
 pub fn router(handle: Handle) -> Router {

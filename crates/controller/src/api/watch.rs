@@ -1,4 +1,5 @@
 use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
 
 use axum::body::{Body, Bytes};
 use axum::http::header;
@@ -11,6 +12,29 @@ use weft_store::{Event, EventType};
 
 use super::ApiError;
 use crate::state::{Command, Handle};
+
+/// Open watch streams, for the metrics.
+static ACTIVE: AtomicI64 = AtomicI64::new(0);
+
+pub(super) fn active() -> i64 {
+    ACTIVE.load(Ordering::Relaxed)
+}
+
+/// Counts one open stream for as long as the stream lives.
+struct Open;
+
+impl Open {
+    fn new() -> Open {
+        ACTIVE.fetch_add(1, Ordering::Relaxed);
+        Open
+    }
+}
+
+impl Drop for Open {
+    fn drop(&mut self) {
+        ACTIVE.fetch_sub(1, Ordering::Relaxed);
+    }
+}
 
 fn line(event: &WatchEvent) -> Bytes {
     let mut bytes = serde_json::to_vec(event).unwrap_or_default();
@@ -58,7 +82,9 @@ pub(super) async fn stream(
         .filter(|e| matches(&e.object, kind, namespace.as_deref()))
         .map(|e| line(&to_wire(e)))
         .collect();
+    let open = Open::new();
     let live = futures::stream::unfold((start.live, false), move |(mut rx, done)| {
+        let _open = &open;
         let namespace = namespace.clone();
         let closing = h.clone();
         async move {

@@ -15,10 +15,14 @@ use weft_api::wire::{BgpPeerInfo, BgpPrefixCounts, BgpRouteInfo};
 use weft_api::{BGPPeerSpec, Kind, Resource};
 use weft_bgp::family::Family;
 use weft_bgp::fsm::{PeerConfig, Time};
+use weft_bgp::rib::{Policy, RouteKey};
 use weft_net::Asn;
 use weft_speaker::{PeerSettings, RouteEntry, SocketFactory, Speaker, SpeakerConfig, SpeakerHandle};
 
 use crate::state::{Command, Handle};
+
+mod metrics;
+mod status;
 
 /// How often a reconciliation that failed (speaker not startable, controller busy) is retried.
 const RETRY: Duration = Duration::from_secs(5);
@@ -108,10 +112,15 @@ impl BgpView {
         )
     }
 
-    /// The best routes of `family` (all with `None`); `None` when no speaker runs.
-    pub async fn routes(&self, family: Option<Family>) -> Option<Vec<BgpRouteInfo>> {
+    /// The best routes of `family` (all with `None`), or with `all_paths` every path (the best
+    /// of each destination first); `None` when no speaker runs.
+    pub async fn routes(&self, family: Option<Family>, all_paths: bool) -> Option<Vec<BgpRouteInfo>> {
         let running = self.get()?;
-        let routes = running.speaker.routes(family).await.ok()?;
+        let routes = if all_paths {
+            running.speaker.all_paths(family).await.ok()?
+        } else {
+            running.speaker.routes(family).await.ok()?
+        };
         Some(routes.iter().map(route_info).collect())
     }
 }
@@ -140,7 +149,42 @@ fn route_info(r: &RouteEntry) -> BgpRouteInfo {
         ext_communities: a.extended_communities.iter().map(|c| c.to_string()).collect(),
         route_targets,
         from: r.from,
+        rd: match &r.key {
+            RouteKey::Vpn { rd, .. } | RouteKey::EvpnIpPrefix { rd, .. } => Some(rd.to_string()),
+            _ => None,
+        },
+        best: r.best,
     }
+}
+
+/// A family of the speaker in a BGPPeer's words (`l2vpn-evpn`, ...).
+pub fn family_name(family: Family) -> &'static str {
+    match family {
+        Family::Ipv4Unicast => "ipv4-unicast",
+        Family::Ipv6Unicast => "ipv6-unicast",
+        Family::Vpnv4 => "ipv4-vpn",
+        Family::Vpnv6 => "ipv6-vpn",
+        Family::L2vpnEvpn => "l2vpn-evpn",
+        Family::RtConstraint => "ipv4-rtc",
+    }
+}
+
+/// A BGPPeer's route policy as the speaker's; an error names the field.
+fn route_policy(policy: Option<&weft_api::bgp_peer::RoutePolicy>, field: &str) -> Result<Option<Policy>, String> {
+    policy
+        .map(|p| {
+            Policy::parse(&p.route_targets, &p.deny_communities, &p.add_communities).map_err(|e| format!("{field}.{e}"))
+        })
+        .transpose()
+}
+
+/// Whether two settings of one peer differ in their policies at most: the speaker then
+/// applies them in place, the session kept.
+fn same_but_policies(a: &PeerSettings, b: &PeerSettings) -> bool {
+    let mut a = a.clone();
+    a.import_policy.clone_from(&b.import_policy);
+    a.export_policy.clone_from(&b.export_policy);
+    a == *b
 }
 
 /// A BGPPeer family name (`l2vpn-evpn`, ...) as a family of the speaker.
@@ -201,6 +245,8 @@ pub fn peer_settings(spec: &BGPPeerSpec, local_as: u32, router_id: Ipv4Addr) -> 
         }
         settings = settings.max_prefixes(family, m.limit);
     }
+    settings.import_policy = route_policy(spec.import_policy.as_ref(), "spec.importPolicy")?;
+    settings.export_policy = route_policy(spec.export_policy.as_ref(), "spec.exportPolicy")?;
     if let Some(local) = &spec.local_address {
         settings.local_address = Some(
             local
@@ -229,6 +275,8 @@ pub async fn bgp_loop(handle: Handle, config: BgpConfig, view: BgpView) {
         }
     };
     let mut current: Option<Current> = None;
+    let status_task = tokio::spawn(status::status_loop(handle.clone(), view.clone()));
+    let mut specs = status::SpecChanges::default();
     loop {
         let ok = reconcile(&handle, &config, &view, &mut current).await;
         // Wait for a change of a Cluster or a BGPPeer (or retry after a failure).
@@ -245,7 +293,8 @@ pub async fn bgp_loop(handle: Handle, config: BgpConfig, view: BgpView) {
             _ = async {
                 loop {
                     match events.recv().await {
-                        Ok(e) if matches!(e.object.kind(), Kind::Cluster | Kind::BGPPeer) => return,
+                        // Not the status the controller writes back: that changes no session.
+                        Ok(e) if matches!(e.object.kind(), Kind::Cluster | Kind::BGPPeer) && specs.changed(&e) => return,
                         Ok(_) => {}
                         Err(RecvError::Lagged(_)) => return,
                         Err(RecvError::Closed) => std::future::pending::<()>().await,
@@ -254,6 +303,7 @@ pub async fn bgp_loop(handle: Handle, config: BgpConfig, view: BgpView) {
             } => {}
         }
     }
+    status_task.abort();
     if let Some(c) = current.take() {
         let _ = c.speaker.shutdown().await;
     }
@@ -368,6 +418,27 @@ async fn reconcile(handle: &Handle, config: &BgpConfig, view: &BgpView, current:
         }
     }
     let mut ok = true;
+    // Only the policies changed: applied in place, the session stays up.
+    for (address, (name, wanted)) in &desired {
+        let Some(have) = cur.peers.get_mut(address) else {
+            continue;
+        };
+        if have == wanted || !same_but_policies(have, wanted) {
+            continue;
+        }
+        tracing::info!(%address, peer = %name, "BGP: applying new policies, session kept");
+        match cur
+            .speaker
+            .set_policies(*address, wanted.import_policy.clone(), wanted.export_policy.clone())
+            .await
+        {
+            Ok(()) => *have = wanted.clone(),
+            Err(e) => {
+                tracing::warn!(%address, peer = %name, error = %e, "BGP: cannot apply the policies");
+                ok = false;
+            }
+        }
+    }
     let stale: Vec<IpAddr> = cur
         .peers
         .iter()
@@ -476,6 +547,54 @@ mod tests {
         assert_eq!(
             s.max_prefixes,
             BTreeMap::from([(Family::L2vpnEvpn, 10), (Family::Vpnv4, 2000)])
+        );
+    }
+
+    #[test]
+    fn policies_map_and_a_change_of_policies_only_is_told_apart() {
+        let plain = peer_settings(
+            &spec(
+                r#"address: "198.51.100.1"
+            asn: 64513"#,
+            ),
+            64512,
+            RID,
+        )
+        .unwrap();
+        let with = peer_settings(
+            &spec(
+                r#"address: "198.51.100.1"
+            asn: 64513
+            importPolicy: {"denyCommunities": ["64513:666", "64513:1:2"]}
+            exportPolicy: {"routeTargets": ["64512:100"], "addCommunities": ["64512:7"]}"#,
+            ),
+            64512,
+            RID,
+        )
+        .unwrap();
+        let import = with.import_policy.clone().unwrap();
+        assert_eq!(import.deny.len(), 2);
+        assert!(import.route_targets.is_empty() && import.add.is_empty());
+        let export = with.export_policy.clone().unwrap();
+        assert_eq!(export.route_targets.len(), 1);
+        assert_eq!(export.add[0].to_string(), "64512:7");
+        assert!(same_but_policies(&plain, &with));
+        let mut other = with.clone();
+        other.config.hold_time = 30;
+        assert!(!same_but_policies(&plain, &other));
+        let e = peer_settings(
+            &spec(
+                r#"address: "198.51.100.1"
+            asn: 64513
+            importPolicy: {"denyCommunities": ["64513"]}"#,
+            ),
+            64512,
+            RID,
+        )
+        .unwrap_err();
+        assert!(
+            e.starts_with("spec.importPolicy.denyCommunities[0]: \"64513\" is not a community"),
+            "{e}"
         );
     }
 

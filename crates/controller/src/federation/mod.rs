@@ -9,7 +9,7 @@
 
 mod export;
 mod import;
-mod routing;
+pub mod routing;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
@@ -283,7 +283,9 @@ impl Federation {
         let mut imported = Imported::new();
         let mut problems = Vec::new();
         for (name, table) in &self.tables {
-            let Some(routing) = self.networks.get(name) else { continue };
+            let Some(routing) = self.networks.get(name) else {
+                continue;
+            };
             for route in table.values() {
                 match import::remote_route(routing, route) {
                     Ok(r) => {

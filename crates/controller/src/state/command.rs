@@ -67,6 +67,12 @@ pub enum Command {
     Subscribe {
         reply: Reply<broadcast::Receiver<Arc<Event>>>,
     },
+    /// Replaces the status of a stored object with the one given (its spec and generation
+    /// untouched); answers the stored object, or `None` when the status was already that.
+    WriteStatus {
+        resource: Box<Resource>,
+        reply: Reply<Option<Resource>>,
+    },
 }
 
 /// The start of a watch: the events to send first (the current objects, or the changes since the

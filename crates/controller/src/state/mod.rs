@@ -10,6 +10,7 @@ mod history;
 pub mod networks;
 pub mod node_view;
 mod ops;
+mod status;
 #[cfg(test)]
 mod tests;
 

@@ -42,6 +42,7 @@ impl State {
             Command::CollectGarbage { reply } => drop(reply.send(self.collect_garbage())),
             Command::NodeState { node, reply } => drop(reply.send(self.node_state(&node))),
             Command::Subscribe { reply } => drop(reply.send(Ok(self.events.subscribe()))),
+            Command::WriteStatus { resource, reply } => drop(reply.send(self.write_status(*resource))),
         }
     }
 
