@@ -18,6 +18,82 @@ pub struct NodeState {
     pub endpoints: BTreeMap<String, LocalEndpoint>,
     /// By `network/prefix`.
     pub routes: BTreeMap<String, RemoteRoute>,
+    /// The Services of the networks this node has, by `namespace/name`.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub services: BTreeMap<String, ServiceState>,
+}
+
+/// A Service as a node programs it: its virtual IPs in its network's table, and where
+/// connections to each port go.
+///
+/// - Connections from this node's pods are spread over `endpoints` (the cluster's ready ones, or
+///   only this node's with `internal_local`), translated on this node (DNAT), one lookup per
+///   packet whatever the number of Services.
+/// - Connections that arrive over VXLAN for a virtual IP (routed here by `vip_nodes`, from
+///   other nodes or other clusters) go to this node's own endpoints.
+/// - Without endpoints, connections are refused at once (TCP RST, ICMP unreachable).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ServiceState {
+    pub namespace: String,
+    pub name: String,
+    /// The network (VN) of the Service's namespace: the table its virtual IPs live in.
+    pub network: String,
+    /// The ClusterIPs, IPv4 and/or IPv6.
+    pub cluster_ips: Vec<IpAddr>,
+    pub ports: Vec<ServicePort>,
+    /// `sessionAffinity: ClientIP`: a client's connections go to one endpoint.
+    #[serde(default)]
+    pub client_ip_affinity: bool,
+    /// `internalTrafficPolicy: Local`: pods here use only this node's endpoints.
+    #[serde(default)]
+    pub internal_local: bool,
+    /// Ready endpoints, in a stable order.
+    #[serde(default)]
+    pub endpoints: Vec<ServiceEndpoint>,
+    /// The other nodes hosting endpoints: the ECMP next hops of the virtual IPs' routes.
+    #[serde(default)]
+    pub vip_nodes: Vec<VipNextHop>,
+}
+
+impl ServiceState {
+    pub fn key(&self) -> String {
+        format!("{}/{}", self.namespace, self.name)
+    }
+}
+
+/// One port of a Service.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ServicePort {
+    /// The port's name (required when a Service has several).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub name: String,
+    /// `TCP`, `UDP` or `SCTP`.
+    pub protocol: String,
+    pub port: u16,
+}
+
+/// A ready pod behind a Service.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ServiceEndpoint {
+    /// `namespace/pod`.
+    pub pod: String,
+    pub node: String,
+    pub addresses: Vec<IpAddr>,
+    /// Target port per Service port (by the Service port's `port`): a named targetPort is
+    /// resolved from this pod's container ports; a Service port the pod cannot serve is absent.
+    pub target_ports: BTreeMap<u16, u16>,
+}
+
+/// A node that hosts endpoints of a Service, as a next hop of its virtual IPs.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct VipNextHop {
+    pub node: String,
+    pub vtep: Ipv4Addr,
+    pub router_mac: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -93,12 +169,15 @@ pub enum Change {
     RemoveEndpoint { key: String },
     UpsertRoute(RemoteRoute),
     RemoveRoute { key: String },
+    UpsertService(ServiceState),
+    RemoveService { key: String },
 }
 
 impl NodeState {
     /// The changes that turn `self` into `new`: removals first, then upserts.
     pub fn diff(&self, new: &NodeState) -> Vec<Change> {
         let mut out = Vec::new();
+        removed(&self.services, &new.services, &mut out, |key| Change::RemoveService { key });
         removed(&self.routes, &new.routes, &mut out, |key| Change::RemoveRoute { key });
         removed(&self.endpoints, &new.endpoints, &mut out, |key| {
             Change::RemoveEndpoint { key }
@@ -109,6 +188,7 @@ impl NodeState {
         upserted(&self.networks, &new.networks, &mut out, Change::UpsertNetwork);
         upserted(&self.endpoints, &new.endpoints, &mut out, Change::UpsertEndpoint);
         upserted(&self.routes, &new.routes, &mut out, Change::UpsertRoute);
+        upserted(&self.services, &new.services, &mut out, Change::UpsertService);
         out
     }
 
@@ -132,6 +212,12 @@ impl NodeState {
                 }
                 Change::RemoveRoute { key } => {
                     self.routes.remove(key);
+                }
+                Change::UpsertService(sv) => {
+                    self.services.insert(sv.key(), sv.clone());
+                }
+                Change::RemoveService { key } => {
+                    self.services.remove(key);
                 }
             }
         }

@@ -10,6 +10,7 @@ pub mod api;
 pub mod bgp;
 mod config;
 mod error;
+pub mod federation;
 mod listeners;
 pub mod state;
 
@@ -51,6 +52,10 @@ pub async fn run(
         .bgp
         .clone()
         .map(|c| tokio::spawn(bgp::bgp_loop(handle.clone(), c, bgp_view.clone())));
+    let federation_task = config
+        .bgp
+        .is_some()
+        .then(|| tokio::spawn(federation::federation_loop(handle.clone(), bgp_view.clone())));
     let app = api::router(handle.clone())
         .merge(api::bgp_router(bgp_view.clone()))
         .merge(api::metrics_router(handle, bgp_view));
@@ -78,6 +83,9 @@ pub async fn run(
         })
         .await;
     gc.abort();
+    if let Some(task) = federation_task {
+        task.abort();
+    }
     if let Some(task) = bgp_task {
         // The loop stops its speaker (Cease to every peer) once the controller is closing.
         let _ = tokio::time::timeout(std::time::Duration::from_secs(5), task).await;

@@ -17,9 +17,20 @@ use support::{Controller, wait_for};
 /// The hard limit; the measured times are printed (`-- --nocapture`).
 const CONVERGE: Duration = Duration::from_secs(5);
 
-fn setup(ctl: &Controller, name: &str, asn: u32, router_id: &str, pod_cidr: &str, vni: u32, node: (&str, &str, &str)) {
+/// A cluster: its AS and router id, pod and service CIDRs (distinct from the other's: imported
+/// routes inside local ones are refused), the shared network, one node.
+fn setup(
+    ctl: &Controller,
+    name: &str,
+    asn: u32,
+    router_id: &str,
+    cidrs: (&str, &str),
+    vni: u32,
+    node: (&str, &str, &str),
+) {
+    let (pods, services) = cidrs;
     ctl.apply_yaml(&format!(
-        "apiVersion: weft.io/v1alpha1\nkind: Cluster\nmetadata: {{name: {name}}}\nspec:\n  asn: {asn}\n  routerId: {router_id}\n  podCIDRs: [{pod_cidr}]\n  serviceCIDRs: [10.96.0.0/16]\n"
+        "apiVersion: weft.io/v1alpha1\nkind: Cluster\nmetadata: {{name: {name}}}\nspec:\n  asn: {asn}\n  routerId: {router_id}\n  podCIDRs: [{pods}]\n  serviceCIDRs: [{services}]\n"
     ));
     // Joined with the other cluster by route target; its own VNI.
     ctl.apply_yaml(&format!(
@@ -70,8 +81,24 @@ fn networks_joined_by_route_target_carry_endpoints_between_clusters() {
     let (na, nb) = (net.node(0), net.node(1));
     let a = Controller::start(&na.netns);
     let b = Controller::start(&nb.netns);
-    setup(&a, "cloud-a", 64601, &na.v4().to_string(), "10.244.0.0/16", 100, ("a1", "192.0.2.111", "02:00:00:00:0a:01"));
-    setup(&b, "cloud-b", 64602, &nb.v4().to_string(), "10.245.0.0/16", 200, ("b1", "198.51.100.111", "02:00:00:00:0b:01"));
+    setup(
+        &a,
+        "cloud-a",
+        64601,
+        &na.v4().to_string(),
+        ("10.244.0.0/16", "10.96.0.0/16"),
+        100,
+        ("a1", "192.0.2.111", "02:00:00:00:0a:01"),
+    );
+    setup(
+        &b,
+        "cloud-b",
+        64602,
+        &nb.v4().to_string(),
+        ("10.245.0.0/16", "10.97.0.0/16"),
+        200,
+        ("b1", "198.51.100.111", "02:00:00:00:0b:01"),
+    );
     namespace(&a, "frontend", "shared");
     namespace(&b, "backend", "shared");
     // A network of B's own, with default route targets (64602:300): A does not import it.
@@ -85,7 +112,9 @@ fn networks_joined_by_route_target_carry_endpoints_between_clusters() {
     bgp_peer(&a, nb.v4(), 64602);
     bgp_peer(&b, na.v4(), 64601);
 
-    let took = wait_for("B's endpoint at A's node", &a1, Duration::from_secs(60), |s| route(s, &api).is_some());
+    let took = wait_for("B's endpoint at A's node", &a1, Duration::from_secs(60), |s| {
+        route(s, &api).is_some()
+    });
     eprintln!("sessions up and first routes in {took:?}");
     let r = route(&a1.borrow(), &api).cloned().expect("the route");
     // Straight to B's node: its VTEP, its router MAC, the VNI B advertises; in A's network.
@@ -103,16 +132,36 @@ fn networks_joined_by_route_target_carry_endpoints_between_clusters() {
     // An endpoint added in B appears at A's node; deleted, it goes.
     let api2 = endpoint(&b, "backend", "api-2", "b1");
     let added = wait_for("a new endpoint of B at A", &a1, CONVERGE, |s| route(s, &api2).is_some());
-    b.rt
-        .block_on(b.client.delete(Kind::WorkloadEndpoint, Some("backend"), "api-2", None))
+    b.rt.block_on(b.client.delete(Kind::WorkloadEndpoint, Some("backend"), "api-2", None))
         .expect("delete");
-    let removed = wait_for("a deleted endpoint of B gone at A", &a1, CONVERGE, |s| route(s, &api2).is_none());
+    let removed = wait_for("a deleted endpoint of B gone at A", &a1, CONVERGE, |s| {
+        route(s, &api2).is_none()
+    });
     eprintln!("endpoint added in B -> at A's node: {added:?}; deleted -> gone: {removed:?}");
     assert!(route(&a1.borrow(), &api).is_some(), "the other endpoint stays");
+
+    // A Service in B: its ClusterIP is a route of the shared network from the node hosting its
+    // endpoint, so A's node reaches it through that node.
+    b.apply_yaml(
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: api-1, namespace: backend, labels: {app: api}}\nspec:\n  containers: [{name: app}]\n",
+    );
+    let svc = b.apply_yaml(
+        "apiVersion: v1\nkind: Service\nmetadata: {name: api, namespace: backend}\nspec:\n  selector: {app: api}\n  ports: [{port: 80}]\n",
+    );
+    let Resource::Service(svc) = svc else {
+        panic!("not a Service")
+    };
+    let vip = format!("{}/32", svc.spec.and_then(|s| s.cluster_ip).expect("a ClusterIP"));
+    let took = wait_for("B's Service VIP at A's node", &a1, CONVERGE, |s| {
+        route(s, &vip).is_some_and(|r| r.vtep.to_string() == "198.51.100.111" && r.vni == 200)
+    });
+    eprintln!("Service created in B -> its ClusterIP routed at A's node: {took:?}");
 
     // B stops exporting on the shared target: A's node loses B's routes.
     b.apply_yaml(
         "apiVersion: weft.io/v1alpha1\nkind: VirtualNetwork\nmetadata: {name: shared}\nspec:\n  vni: 200\n  importRouteTargets: ['65000:100']\n  exportRouteTargets: ['65000:999']\n",
     );
-    wait_for("B's routes leave A after B changes its export", &a1, CONVERGE, |s| route(s, &api).is_none());
+    wait_for("B's routes leave A after B changes its export", &a1, CONVERGE, |s| {
+        route(s, &api).is_none()
+    });
 }

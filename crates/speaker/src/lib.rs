@@ -24,10 +24,12 @@ use weft_bgp::nlri::{Nlri, Prefix};
 use weft_bgp::rib::{Path, PeerId, PeerInfo, Policy, RouteKey, Vrf};
 
 mod deferral;
+mod import;
 mod netns;
 mod owner;
 pub mod sockopt;
 
+pub use import::VrfEvent;
 pub use netns::SocketFactory;
 
 #[derive(Debug, thiserror::Error)]
@@ -228,6 +230,8 @@ pub struct RouteEntry {
     /// The peer's address; `None` for a route this speaker originates.
     pub from: Option<IpAddr>,
     pub path: Path,
+    /// The best path of its destination (always, from [`SpeakerHandle::routes`]).
+    pub best: bool,
 }
 
 impl RouteEntry {
@@ -260,7 +264,17 @@ pub(crate) enum Command {
     },
     RibCounts(oneshot::Sender<BTreeMap<Family, RibCounts>>),
     Routes(Option<Family>, oneshot::Sender<Vec<RouteEntry>>),
+    AllPaths(Option<Family>, oneshot::Sender<Vec<RouteEntry>>),
     Shutdown(oneshot::Sender<()>),
+    /// Originated routes to add (replacing the same destinations) and to withdraw, at once.
+    Originate {
+        announce: Vec<Path>,
+        withdraw: Vec<RouteKey>,
+        reply: oneshot::Sender<()>,
+    },
+    SetVrf(Box<Vrf>, oneshot::Sender<()>),
+    RemoveVrf(String, oneshot::Sender<()>),
+    SubscribeImports(oneshot::Sender<mpsc::UnboundedReceiver<VrfEvent>>),
 }
 
 /// Starts speakers.
@@ -304,6 +318,19 @@ pub struct SpeakerHandle {
 }
 
 impl SpeakerHandle {
+    pub fn local_as(&self) -> u32 {
+        self.local_as
+    }
+
+    pub fn router_id(&self) -> Ipv4Addr {
+        self.router_id
+    }
+
+    /// Whether both handles reach the same speaker (a restarted speaker is another one).
+    pub fn same_speaker(&self, other: &SpeakerHandle) -> bool {
+        self.tx.same_channel(&other.tx)
+    }
+
     async fn ask<T>(&self, make: impl FnOnce(oneshot::Sender<T>) -> Command) -> Result<T> {
         let (tx, rx) = oneshot::channel();
         self.tx.send(make(tx)).map_err(|_| Error::Stopped)?;
@@ -354,6 +381,37 @@ impl SpeakerHandle {
         self.ask(|tx| Command::Announce(Box::new(path), tx)).await
     }
 
+    /// Originates and withdraws many routes in one step (one decision pass, one round of
+    /// UPDATEs): how a controller keeps thousands of exported prefixes current.
+    pub async fn originate(&self, announce: Vec<Path>, withdraw: Vec<RouteKey>) -> Result<()> {
+        self.ask(|reply| Command::Originate {
+            announce,
+            withdraw,
+            reply,
+        })
+        .await
+    }
+
+    /// Registers (or replaces) a VRF whose imported table is reported to [`subscribe_imports`]
+    /// subscribers (RFC 4364 §4.3.5): VPN and EVPN IP prefix routes from peers whose route
+    /// targets it imports. This speaker's own exports are never imported.
+    ///
+    /// [`subscribe_imports`]: SpeakerHandle::subscribe_imports
+    pub async fn set_vrf(&self, vrf: Vrf) -> Result<()> {
+        self.ask(|tx| Command::SetVrf(Box::new(vrf), tx)).await
+    }
+
+    /// Forgets a VRF; subscribers see its routes withdrawn.
+    pub async fn remove_vrf(&self, name: &str) -> Result<()> {
+        let name = name.to_string();
+        self.ask(|tx| Command::RemoveVrf(name, tx)).await
+    }
+
+    /// Every change of every registered VRF's table, starting with their current contents.
+    pub async fn subscribe_imports(&self) -> Result<mpsc::UnboundedReceiver<VrfEvent>> {
+        self.ask(Command::SubscribeImports).await
+    }
+
     /// Withdraws a route this speaker originated; false when there was none.
     pub async fn withdraw(&self, key: RouteKey) -> Result<bool> {
         self.ask(|tx| Command::Withdraw(key, tx)).await
@@ -401,6 +459,12 @@ impl SpeakerHandle {
     /// The best path of every destination of `family` (all families with `None`).
     pub async fn routes(&self, family: Option<Family>) -> Result<Vec<RouteEntry>> {
         self.ask(|tx| Command::Routes(family, tx)).await
+    }
+
+    /// Every path of every destination of `family` (all families with `None`), the best one of
+    /// each destination first: what `show bgp PREFIX` shows.
+    pub async fn all_paths(&self, family: Option<Family>) -> Result<Vec<RouteEntry>> {
+        self.ask(|tx| Command::AllPaths(family, tx)).await
     }
 
     /// Stops every session (Cease / Administrative Shutdown), closes the listener, ends the task.

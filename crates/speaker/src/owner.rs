@@ -21,6 +21,7 @@ use weft_bgp::rib::{
 };
 
 use crate::deferral::Deferral;
+use crate::import::Imports;
 use crate::netns::SocketFactory;
 use crate::sockopt;
 use crate::{Command, Error, PeerSettings, PeerStatus, PrefixCounts, Result, RibCounts, RouteEntry, SpeakerConfig};
@@ -71,6 +72,8 @@ struct PeerState {
 
 struct Owner {
     config: SpeakerConfig,
+    /// VRFs whose imported tables the speaker's user follows.
+    imports: Imports,
     factory: SocketFactory,
     start: Instant,
     rib: Rib,
@@ -116,6 +119,7 @@ pub(crate) async fn spawn(factory: SocketFactory, config: SpeakerConfig) -> Resu
         .restarting
         .then(|| Deferral::new(Time::ZERO + config.selection_deferral));
     let owner = Owner {
+        imports: Imports::default(),
         rib: Rib::new(rib_config),
         config,
         factory,
@@ -411,9 +415,60 @@ impl Owner {
                         key: k.clone(),
                         from: (p.peer != PeerId::LOCAL).then_some(p.peer_info.address),
                         path: p.clone(),
+                        best: true,
                     })
                     .collect();
                 let _ = reply.send(routes);
+            }
+            Command::AllPaths(family, reply) => {
+                let mut out = Vec::new();
+                for (key, best) in self.rib.best_paths() {
+                    if family.is_some_and(|f| key.family() != f) {
+                        continue;
+                    }
+                    let entry = |p: &weft_bgp::rib::Path, best: bool| RouteEntry {
+                        key: key.clone(),
+                        from: (p.peer != PeerId::LOCAL).then_some(p.peer_info.address),
+                        path: p.clone(),
+                        best,
+                    };
+                    out.push(entry(best, true));
+                    let others = self
+                        .rib
+                        .paths(key)
+                        .iter()
+                        .filter(|p| (p.peer, p.path_id) != (best.peer, best.path_id));
+                    out.extend(others.map(|p| entry(p, false)));
+                }
+                let _ = reply.send(out);
+            }
+            Command::Originate {
+                announce,
+                withdraw,
+                reply,
+            } => {
+                let now = self.now();
+                let mut changes = Vec::new();
+                for key in withdraw {
+                    changes.extend(self.rib.remove(PeerId::LOCAL, &key, None));
+                }
+                for mut path in announce {
+                    path.received_at = now;
+                    changes.extend(self.rib.insert(path));
+                }
+                self.propagate(&changes);
+                let _ = reply.send(());
+            }
+            Command::SetVrf(vrf, reply) => {
+                self.imports.set(*vrf, &self.rib);
+                let _ = reply.send(());
+            }
+            Command::RemoveVrf(name, reply) => {
+                self.imports.remove(&name);
+                let _ = reply.send(());
+            }
+            Command::SubscribeImports(reply) => {
+                let _ = reply.send(self.imports.subscribe());
             }
             Command::Shutdown(_) => {}
         }
@@ -756,6 +811,7 @@ impl Owner {
         if changes.is_empty() {
             return;
         }
+        self.imports.apply(changes, &self.rib.config().decision);
         for p in self.peers.values_mut() {
             if let Some(adj) = &mut p.adj_out {
                 adj.best_changed(changes);

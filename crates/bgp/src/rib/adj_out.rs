@@ -368,7 +368,13 @@ impl AdjRibOut {
             a.originator_id = None;
             a.cluster_list.clear();
             a.as_path = Some(prepend(a.as_path.take().unwrap_or_default(), c.local_as));
-            own_hop
+            match path.next_hop {
+                // A third-party next hop (RFC 4271 §5.1.3): a controller originates VPN and EVPN
+                // routes for the nodes that forward (RFC 9136 §3: the NVE's VTEP); it is not on
+                // the data path, so it must not put itself there.
+                Some(h) if path.peer_info.kind == PeerKind::Local && !h.address.is_unspecified() => h,
+                _ => own_hop,
+            }
         } else {
             a.local_pref = Some(a.local_pref.unwrap_or(c.default_local_pref));
             if reflect {

@@ -13,14 +13,17 @@ use weft_api::sync::{NodeState, SyncMessage};
 use weft_api::wire::Reason;
 
 use super::ApiError;
-use crate::state::{Command, Handle};
+use crate::state::{Command, Handle, Imported};
 
 /// How often an idle stream says it is alive; agents treat a longer silence as a dead connection.
 pub const HEARTBEAT: Duration = Duration::from_secs(5);
 
 /// The kinds whose changes can alter a node's state.
 fn relevant(kind: Kind) -> bool {
-    matches!(kind, Kind::Node | Kind::VirtualNetwork | Kind::WorkloadEndpoint)
+    matches!(
+        kind,
+        Kind::Node | Kind::VirtualNetwork | Kind::WorkloadEndpoint | Kind::Service | Kind::Pod | Kind::Namespace
+    )
 }
 
 fn line(message: &SyncMessage) -> Bytes {
@@ -29,11 +32,24 @@ fn line(message: &SyncMessage) -> Bytes {
     Bytes::from(bytes)
 }
 
+/// A node's stored state plus the imported routes of the networks it has. A route of this
+/// cluster wins over an imported one with the same key (the import side reports the overlap).
+fn with_imported(mut state: NodeState, imported: &Imported) -> NodeState {
+    for network in state.networks.keys() {
+        for (key, route) in imported.get(network).into_iter().flatten() {
+            state.routes.entry(key.clone()).or_insert_with(|| route.clone());
+        }
+    }
+    state
+}
+
 pub(super) async fn stream(State(h): State<Handle>, Path(node): Path<String>) -> Result<Response, ApiError> {
     // Subscribe before computing the snapshot: a change in between is then seen as an event.
     let mut events = h.call(|reply| Command::Subscribe { reply }).await?;
     let name = node.clone();
-    let (revision, state) = h.call(|reply| Command::NodeState { node: name, reply }).await?;
+    let mut imported = h.imported();
+    let (revision, stored) = h.call(|reply| Command::NodeState { node: name, reply }).await?;
+    let state = with_imported(stored.clone(), &imported.borrow_and_update());
     let (tx, rx) = tokio::sync::mpsc::channel::<Bytes>(16);
     let first = [
         line(&SyncMessage::Snapshot {
@@ -49,12 +65,28 @@ pub(super) async fn stream(State(h): State<Handle>, Path(node): Path<String>) ->
             }
         }
         let mut sent: NodeState = state;
+        let mut stored = stored;
         let mut revision = revision;
         let mut heartbeat = tokio::time::interval(HEARTBEAT);
         heartbeat.tick().await;
         loop {
             let changed = tokio::select! {
                 _ = h.closing() => return,
+                // Routes learned over BGP changed: merge them into the last stored state.
+                r = imported.changed() => {
+                    if r.is_err() {
+                        return;
+                    }
+                    let state = with_imported(stored.clone(), &imported.borrow_and_update());
+                    let changes = sent.diff(&state);
+                    if !changes.is_empty() {
+                        sent = state;
+                        if tx.send(line(&SyncMessage::Delta { revision, changes })).await.is_err() {
+                            return;
+                        }
+                    }
+                    continue;
+                }
                 event = events.recv() => match event {
                     Ok(e) => relevant(e.object.kind()),
                     // Fell behind: recompute from the store, which is always right.
@@ -76,7 +108,7 @@ pub(super) async fn stream(State(h): State<Handle>, Path(node): Path<String>) ->
                 let _ = e;
             }
             let name = node.clone();
-            let (now, state) = match h.call(|reply| Command::NodeState { node: name, reply }).await {
+            let (now, fresh) = match h.call(|reply| Command::NodeState { node: name, reply }).await {
                 Ok(v) => v,
                 Err(e) => {
                     tracing::info!(node = %node, error = %e, "ending a node's sync stream");
@@ -84,6 +116,8 @@ pub(super) async fn stream(State(h): State<Handle>, Path(node): Path<String>) ->
                 }
             };
             revision = now;
+            stored = fresh;
+            let state = with_imported(stored.clone(), &imported.borrow_and_update());
             let changes = sent.diff(&state);
             if changes.is_empty() {
                 continue;

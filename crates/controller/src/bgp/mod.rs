@@ -65,6 +65,11 @@ impl BgpView {
         self.inner.lock().unwrap_or_else(|e| e.into_inner()).clone()
     }
 
+    /// The running speaker, for the parts of the controller that originate and import routes.
+    pub(crate) fn speaker(&self) -> Option<SpeakerHandle> {
+        self.get().map(|r| r.speaker)
+    }
+
     fn set(&self, running: Option<Running>) {
         *self.inner.lock().unwrap_or_else(|e| e.into_inner()) = running;
     }

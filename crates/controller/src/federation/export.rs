@@ -47,6 +47,52 @@ pub fn desired(
     out
 }
 
+/// Each Service's ClusterIPs, from every node that hosts one of its endpoints: the next hop is
+/// that node, which translates to its local endpoints (the ClusterIP is an ordinary route of the
+/// network). A VIP leaves from several nodes, so each node's routes get an RD of their own, the
+/// node's VTEP and the network's VNI (RFC 7432 §7.9: one RD per EVPN instance per router), or
+/// the routes of different nodes would be one route.
+pub fn service_routes(
+    asn: u32,
+    router_id: Ipv4Addr,
+    networks: &BTreeMap<String, VnRouting>,
+    nodes: &[Node],
+    services: &BTreeMap<String, weft_api::sync::ServiceState>,
+) -> BTreeMap<RouteKey, Path> {
+    let tunnels: BTreeMap<&str, (Ipv4Addr, [u8; 6])> = nodes
+        .iter()
+        .filter_map(|n| {
+            let vtep = n.spec.vtep.parse().ok()?;
+            let mac = weft_api::validate::check_mac(&n.spec.router_mac).ok()?;
+            Some((n.metadata.name.as_deref()?, (vtep, mac)))
+        })
+        .collect();
+    let mut out = BTreeMap::new();
+    for svc in services.values() {
+        let Some(routing) = networks.get(&svc.network) else {
+            continue;
+        };
+        let hosting: std::collections::BTreeSet<&str> = svc.endpoints.iter().map(|e| e.node.as_str()).collect();
+        for node in hosting {
+            let Some(&(vtep, mac)) = tunnels.get(node) else {
+                continue;
+            };
+            let Ok(rd) = format!("{vtep}:{}", routing.vni & 0xffff).parse() else {
+                continue;
+            };
+            let mut per_node = routing.clone();
+            per_node.rd = rd;
+            let vrf = per_node.vrf(mac);
+            for ip in &svc.cluster_ips {
+                let prefix = IpNet::from(*ip);
+                let path = vrf.export_path(prefix, IpAddr::V4(vtep), asn, router_id, Time::ZERO);
+                out.insert(vrf.export_key(prefix), path);
+            }
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -123,7 +169,9 @@ mod tests {
                 .contains(&ExtendedCommunity::RouterMac([2, 0, 0, 0, 0, 0x12]))
         );
         let Nlri::Evpn(e) = &b.nlri else { panic!("not EVPN") };
-        let EvpnRoute::IpPrefix(r) = &e.route else { panic!("not type 5") };
+        let EvpnRoute::IpPrefix(r) = &e.route else {
+            panic!("not type 5")
+        };
         assert_eq!(r.label.raw(), 100);
         assert_eq!(r.rd.to_string(), "192.0.2.10:100");
     }

@@ -48,7 +48,13 @@ struct Federation {
 fn relevant(kind: Kind) -> bool {
     matches!(
         kind,
-        Kind::Node | Kind::VirtualNetwork | Kind::WorkloadEndpoint | Kind::Cluster
+        Kind::Node
+            | Kind::VirtualNetwork
+            | Kind::WorkloadEndpoint
+            | Kind::Cluster
+            | Kind::Service
+            | Kind::Pod
+            | Kind::Namespace
     )
 }
 
@@ -169,18 +175,27 @@ impl Federation {
         let Some(speaker) = self.speaker.clone() else {
             return true;
         };
-        let (Some(clusters), Some(vns), Some(nodes), Some(weps)) = (
+        let (Some(clusters), Some(vns), Some(nodes), Some(weps), Some(services)) = (
             list(handle, Kind::Cluster).await,
             list(handle, Kind::VirtualNetwork).await,
             list(handle, Kind::Node).await,
             list(handle, Kind::WorkloadEndpoint).await,
+            list(handle, Kind::Service).await,
         ) else {
             return false;
         };
-        let pod_cidrs = clusters
+        let (pods, namespaces) = if services.is_empty() {
+            (Vec::new(), Vec::new())
+        } else {
+            match (list(handle, Kind::Pod).await, list(handle, Kind::Namespace).await) {
+                (Some(p), Some(n)) => (p, n),
+                _ => return false,
+            }
+        };
+        let (pod_cidrs, service_cidrs) = clusters
             .iter()
             .find_map(|r| match r {
-                Resource::Cluster(c) => Some(c.spec.pod_cidrs.clone()),
+                Resource::Cluster(c) => Some((c.spec.pod_cidrs.clone(), c.spec.service_cidrs.clone())),
                 _ => None,
             })
             .unwrap_or_default();
@@ -189,7 +204,11 @@ impl Federation {
         for r in &vns {
             let Resource::VirtualNetwork(vn) = r else { continue };
             match vn_routing(vn, asn, router_id, &pod_cidrs) {
-                Ok(routing) => {
+                Ok(mut routing) => {
+                    // ClusterIPs are addresses of every network here too.
+                    routing
+                        .local_subnets
+                        .extend(service_cidrs.iter().filter_map(|c| c.parse::<IpNet>().ok()));
                     networks.insert(routing.name.clone(), routing);
                 }
                 Err(e) => self.say(format!(
@@ -237,7 +256,24 @@ impl Federation {
                 _ => None,
             })
             .collect();
-        let desired = export::desired(asn, router_id, &self.networks, &nodes, &weps);
+        let mut desired = export::desired(asn, router_id, &self.networks, &nodes, &weps);
+        if !services.is_empty() {
+            let mut objects = crate::state::service_view::Objects {
+                endpoints: weps.iter().collect(),
+                nodes: nodes.iter().collect(),
+                ..Default::default()
+            };
+            for r in services.iter().chain(&pods).chain(&namespaces) {
+                match r {
+                    Resource::Service(s) => objects.services.push(s),
+                    Resource::Pod(p) => objects.pods.push(p),
+                    Resource::Namespace(n) => objects.namespaces.push(n),
+                    _ => {}
+                }
+            }
+            let all = crate::state::service_view::services(&objects);
+            desired.extend(export::service_routes(asn, router_id, &self.networks, &nodes, &all));
+        }
         let announce: Vec<Path> = desired
             .iter()
             .filter(|(k, p)| self.announced.get(*k) != Some(*p))

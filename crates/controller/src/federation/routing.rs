@@ -44,7 +44,12 @@ fn targets(field: &str, given: &[String], default: &str) -> Result<BTreeSet<Rout
 
 /// The routing of `vn` in a cluster of AS `asn` whose speaker has `router_id`. Defaults: RD
 /// `ROUTER-ID:VNI`, route targets `ASN:VNI`; subnets: the VN's, else the cluster's pod CIDRs.
-pub fn vn_routing(vn: &VirtualNetwork, asn: u32, router_id: Ipv4Addr, pod_cidrs: &[String]) -> Result<VnRouting, String> {
+pub fn vn_routing(
+    vn: &VirtualNetwork,
+    asn: u32,
+    router_id: Ipv4Addr,
+    pod_cidrs: &[String],
+) -> Result<VnRouting, String> {
     let name = vn.metadata.name.clone().unwrap_or_default();
     let vni = vn.spec.vni;
     let default_rd = format!("{router_id}:{vni}");
@@ -122,7 +127,10 @@ mod tests {
         )
         .unwrap();
         assert_eq!(r.rd.to_string(), "192.0.2.10:4096");
-        assert_eq!(r.import.iter().map(|t| t.to_string()).collect::<Vec<_>>(), ["64512:4096"]);
+        assert_eq!(
+            r.import.iter().map(|t| t.to_string()).collect::<Vec<_>>(),
+            ["64512:4096"]
+        );
         assert_eq!(r.import, r.export);
         assert_eq!(r.local_subnets, vec!["10.244.0.0/16".parse::<IpNet>().unwrap()]);
     }

@@ -1,7 +1,9 @@
 use std::sync::Arc;
 
+use std::collections::BTreeMap;
 use tokio::sync::{broadcast, mpsc, oneshot};
-use weft_api::sync::NodeState;
+
+use weft_api::sync::{NodeState, RemoteRoute};
 use weft_api::wire::{AllocationInfo, Outcome, PodAddresses, PoolInfo};
 use weft_api::{Kind, Resource, ResourceKey};
 use weft_store::{Event, Precondition};
@@ -88,11 +90,31 @@ pub struct WatchStart {
 pub struct Handle {
     tx: mpsc::Sender<Command>,
     closing: tokio::sync::watch::Receiver<bool>,
+    /// Routes learned over BGP for the virtual networks, by network: not stored (the peers
+    /// send them again after a restart), merged into the nodes' states by their sync streams.
+    imported: Arc<tokio::sync::watch::Sender<Arc<Imported>>>,
 }
+
+/// Imported routes by network name, then by [`RemoteRoute::key`].
+pub type Imported = BTreeMap<String, BTreeMap<String, RemoteRoute>>;
 
 impl Handle {
     pub(crate) fn new(tx: mpsc::Sender<Command>, closing: tokio::sync::watch::Receiver<bool>) -> Handle {
-        Handle { tx, closing }
+        Handle {
+            tx,
+            closing,
+            imported: Arc::new(tokio::sync::watch::channel(Arc::new(Imported::new())).0),
+        }
+    }
+
+    /// Replaces the routes imported over BGP.
+    pub fn set_imported(&self, imported: Imported) {
+        self.imported.send_replace(Arc::new(imported));
+    }
+
+    /// The routes imported over BGP, and their changes.
+    pub fn imported(&self) -> tokio::sync::watch::Receiver<Arc<Imported>> {
+        self.imported.subscribe()
     }
 
     /// Completes when the controller begins to shut down: long-lived streams (watches, node

@@ -10,12 +10,13 @@ mod history;
 pub mod networks;
 pub mod node_view;
 mod ops;
+pub mod service_view;
 mod status;
 #[cfg(test)]
 mod tests;
 
 pub use addressing::{PODS_POOL, SERVICES_POOL, network_pool};
-pub use command::{Command, Handle, WatchStart};
+pub use command::{Command, Handle, Imported, WatchStart};
 pub use gc::gc_loop;
 
 use std::sync::Arc;

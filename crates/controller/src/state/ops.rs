@@ -214,10 +214,29 @@ impl State {
         objects.extend(self.store.list(Kind::VirtualNetwork, None)?);
         objects.extend(self.store.list(Kind::WorkloadEndpoint, None)?);
         let (nodes, networks, endpoints) = super::node_view::from_resources(objects);
-        Ok((
-            self.store.revision(),
-            super::node_view::node_state(node, &nodes, &networks, &endpoints),
-        ))
+        let mut state = super::node_view::node_state(node, &nodes, &networks, &endpoints);
+        let services = self.store.list(Kind::Service, None)?;
+        if !services.is_empty() {
+            let pods = self.store.list(Kind::Pod, None)?;
+            let namespaces = self.store.list(Kind::Namespace, None)?;
+            let mut objects = super::service_view::Objects {
+                endpoints: endpoints.iter().collect(),
+                nodes: nodes.iter().collect(),
+                ..Default::default()
+            };
+            for r in services.iter().chain(&pods).chain(&namespaces) {
+                match r {
+                    Resource::Service(s) => objects.services.push(s),
+                    Resource::Pod(p) => objects.pods.push(p),
+                    Resource::Namespace(n) => objects.namespaces.push(n),
+                    _ => {}
+                }
+            }
+            let all = super::service_view::services(&objects);
+            let networks = state.networks.keys().cloned().collect();
+            state.services = super::service_view::for_node(node, &networks, &all, &objects.nodes);
+        }
+        Ok((self.store.revision(), state))
     }
 
     pub(crate) fn pool_infos(&self) -> Vec<PoolInfo> {
