@@ -369,17 +369,16 @@ impl Rib {
             return self.finish(touched);
         };
         let mut pre = PrePolicy::default();
-        // Paths of one UPDATE share their attributes: one verdict each.
-        let mut verdicts: Vec<(Arc<PathAttributes>, Option<Arc<PathAttributes>>)> = Vec::new();
+        // Paths of one UPDATE share their attributes: one verdict per allocation, keyed by its
+        // address (the key's `Arc` is kept in the value, so that no address is reused meanwhile).
+        type Verdict = (Arc<PathAttributes>, Option<Arc<PathAttributes>>);
+        let mut verdicts: std::collections::HashMap<usize, Verdict> = std::collections::HashMap::new();
         for path in received {
-            let verdict = match verdicts.iter().find(|(a, _)| Arc::ptr_eq(a, &path.attributes)) {
-                Some((_, v)) => v.clone(),
-                None => {
-                    let v = policy.apply(&path.attributes);
-                    verdicts.push((path.attributes.clone(), v.clone()));
-                    v
-                }
-            };
+            let verdict = verdicts
+                .entry(Arc::as_ptr(&path.attributes) as usize)
+                .or_insert_with(|| (path.attributes.clone(), policy.apply(&path.attributes)))
+                .1
+                .clone();
             pre.insert(path.clone());
             match verdict {
                 Some(attributes) => self.insert_path(&mut touched, Path { attributes, ..path }),
