@@ -93,7 +93,8 @@ fn daemon_restarts<P: Peer>(test: &str, start: impl Fn(&str, &PeerSpec) -> P, ki
             weft.peer(b.v4()),
             daemon.logs(30)
         );
-        std::thread::sleep(POLL);
+        // Fine-grained: a flush and re-announcement (no Forwarding State bit) must not slip by.
+        std::thread::sleep(Duration::from_millis(10));
     }
     let status = weft.peer(b.v4());
     assert_eq!(status.session.state, State::Established, "{status:?}");
@@ -128,8 +129,10 @@ fn bird_restarts_and_weft_keeps_its_routes_until_end_of_rib() {
     );
 }
 
-/// Weft restarts; the daemon is the receiving speaker (helper).
-fn weft_restarts<P: Peer>(test: &str, start: impl Fn(&str, &PeerSpec) -> P) {
+/// Weft restarts; the daemon is the receiving speaker (helper). `saw_restart` checks, in the
+/// daemon's own view, that Weft's new OPEN had the Restart State and Forwarding State bits and
+/// that Weft's End-of-RIB came.
+fn weft_restarts<P: Peer>(test: &str, start: impl Fn(&str, &PeerSpec) -> P, saw_restart: impl Fn(&P, IpAddr)) {
     let pnet = PeerNet::pair(test);
     let (a, b) = (pnet.node(0), pnet.node(1));
     let daemon = start(&b.netns, &gr_spec(b, a.v4()));
@@ -202,21 +205,90 @@ fn weft_restarts<P: Peer>(test: &str, start: impl Fn(&str, &PeerSpec) -> P) {
     // Our routes and End-of-RIB (an empty UPDATE) went out.
     assert!(status.session.messages_out.update >= 2, "{status:?}");
     assert_eq!(status.prefixes[&BgpFamily::Ipv4Unicast].sent, 1, "{status:?}");
+    saw_restart(&daemon, a.v4());
+}
+
+/// FRR's `show bgp neighbors ADDR json`: the R bit and IPv4 unicast F bit of the neighbor's
+/// OPEN, and its End-of-RIB received.
+fn frr_saw_restart(frr: &Frr, weft: IpAddr) {
+    let out = frr.vtysh(&[&format!("show bgp neighbors {weft} json")]).expect("vtysh");
+    let v: serde_json::Value = serde_json::from_str(&out).expect("FRR's JSON");
+    let gr = &v[weft.to_string()]["gracefulRestartInfo"];
+    assert_eq!(gr["rBit"], true, "{gr}");
+    assert_eq!(gr["ipv4Unicast"]["fBit"], true, "{gr}");
+    assert_eq!(gr["endOfRibRecv"]["ipv4Unicast"], true, "{gr}");
+}
+
+/// Standard base64 (GoBGP's JSON carries capabilities as protobuf bytes).
+fn base64(s: &str) -> Vec<u8> {
+    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = Vec::new();
+    let (mut acc, mut bits) = (0u32, 0);
+    for c in s.bytes().filter(|&c| c != b'=') {
+        let v = ALPHABET.iter().position(|&a| a == c).expect("base64") as u32;
+        acc = (acc << 6) | v;
+        bits += 6;
+        if bits >= 8 {
+            bits -= 8;
+            out.push((acc >> bits) as u8);
+        }
+    }
+    out
+}
+
+/// GoBGP's `gobgp neighbor ADDR -j`: the neighbor's graceful restart capability (apipb
+/// GracefulRestartCapability: field 1 the flags, R = 0x08; each tuple's field 2 its flags, F =
+/// 0x80) and End-of-RIB received.
+fn gobgp_saw_restart(gobgp: &Gobgp, weft: IpAddr) {
+    let out = gobgp
+        .cli(&["neighbor", &weft.to_string(), "-j"])
+        .expect("gobgp neighbor");
+    let v: serde_json::Value = serde_json::from_str(&out).expect("GoBGP's JSON");
+    let cap = v["state"]["remote_cap"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|c| {
+            c["type_url"]
+                .as_str()
+                .is_some_and(|t| t.ends_with("GracefulRestartCapability"))
+        })
+        .and_then(|c| c["value"].as_str())
+        .map(base64)
+        .expect("Weft's graceful restart capability");
+    assert_eq!(cap.first(), Some(&0x08), "{cap:02x?}");
+    assert_ne!(cap.get(1).copied().unwrap_or(0) & 0x08, 0, "no R bit: {cap:02x?}");
+    assert!(cap.ends_with(&[0x10, 0x80, 0x01]), "no F bit: {cap:02x?}");
+    let eor = &v["afi_safis"][0]["mp_graceful_restart"]["state"]["end_of_rib_received"];
+    assert_eq!(eor, &serde_json::Value::Bool(true), "{v}");
 }
 
 #[test]
 fn weft_restarts_and_gobgp_keeps_its_routes_until_end_of_rib() {
-    weft_restarts("wspwr-gobgp", |ns, spec| Gobgp::start(ns, spec).expect("GoBGP starts"));
+    weft_restarts(
+        "wspwr-gobgp",
+        |ns, spec| Gobgp::start(ns, spec).expect("GoBGP starts"),
+        gobgp_saw_restart,
+    );
 }
 
 #[test]
 fn weft_restarts_and_frr_keeps_its_routes_until_end_of_rib() {
-    weft_restarts("wspwr-frr", |ns, spec| Frr::start(ns, spec).expect("FRR starts"));
+    weft_restarts(
+        "wspwr-frr",
+        |ns, spec| Frr::start(ns, spec).expect("FRR starts"),
+        frr_saw_restart,
+    );
 }
 
 #[test]
 fn weft_restarts_and_bird_keeps_its_routes_until_end_of_rib() {
-    weft_restarts("wspwr-bird", |ns, spec| Bird::start(ns, spec).expect("BIRD starts"));
+    // BIRD's `show protocols all` does not show the neighbor's restart flags.
+    weft_restarts(
+        "wspwr-bird",
+        |ns, spec| Bird::start(ns, spec).expect("BIRD starts"),
+        |_, _| {},
+    );
 }
 
 /// A restarting Weft waits for every graceful peer: one that never comes back holds all
