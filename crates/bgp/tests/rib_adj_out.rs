@@ -399,6 +399,29 @@ fn ipv6_routes_over_an_ipv4_session_get_an_ipv4_mapped_next_hop() {
     Message::Update(updates[0].clone())
         .encode(&SessionCaps::default())
         .unwrap();
+
+    // With an IPv6 address configured for NEXT_HOP self, that one (RFC 2545 §3); IPv4 routes
+    // keep the session address.
+    let v4_local = weft_bgp::rib::Path {
+        nlri: weft_bgp::Nlri::Prefix(weft_bgp::nlri::Prefix::new("198.51.100.0/24".parse().unwrap())),
+        ..rib.paths(&RouteKey::Prefix("2001:db8:1::/48".parse().unwrap()))[0].clone()
+    };
+    rib.insert(v4_local);
+    let mut cfg = to.config().clone();
+    cfg.families.insert(Family::Ipv4Unicast);
+    let mut to = AdjRibOut::new(cfg).with_ipv6_next_hop(Some("2001:db8::100".parse().unwrap()));
+    to.initial_dump(&rib);
+    let updates = to.take_updates(T).unwrap();
+    let v6 = updates
+        .iter()
+        .find_map(|u| u.attributes.mp_reach.as_ref())
+        .expect("the IPv6 route");
+    assert_eq!(v6.next_hop.address, "2001:db8::100".parse::<IpAddr>().unwrap());
+    let v4 = updates
+        .iter()
+        .find_map(|u| u.attributes.next_hop)
+        .expect("an IPv4 route");
+    assert_eq!(v4, ip("10.0.0.100"));
 }
 
 /// The path identifiers of the NLRI announced and withdrawn in `updates`.

@@ -11,7 +11,7 @@
 //! ([`Speaker::start_in_netns`]); TCP MD5 (RFC 2385) and GTSM (RFC 5082) are set per peer.
 
 use std::collections::BTreeMap;
-use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::path::Path as FsPath;
 use std::time::Duration;
 
@@ -125,6 +125,10 @@ pub struct PeerSettings {
     /// first) in the families where the session negotiated it; 1: the best only. Set with
     /// [`PeerSettings::add_path_send`], which also advertises the capability.
     pub add_path_send: usize,
+    /// NEXT_HOP self of IPv6 and VPNv6 routes when the session runs over IPv4 (RFC 2545 §3);
+    /// `None`: the IPv4-mapped session address (RFC 4659 §3.2.1.1), which FRR and GoBGP accept
+    /// and BIRD 2 refuses.
+    pub ipv6_next_hop: Option<Ipv6Addr>,
 }
 
 impl PeerSettings {
@@ -140,7 +144,14 @@ impl PeerSettings {
             import_policy: None,
             export_policy: None,
             add_path_send: 1,
+            ipv6_next_hop: None,
         }
+    }
+
+    /// This speaker's IPv6 address as NEXT_HOP self of IPv6 and VPNv6 routes on an IPv4 session.
+    pub fn ipv6_next_hop(mut self, address: Ipv6Addr) -> PeerSettings {
+        self.ipv6_next_hop = Some(address);
+        self
     }
 
     /// ADD-PATH (RFC 7911 §4): offer to send up to `paths` paths per destination in every

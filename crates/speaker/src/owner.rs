@@ -333,7 +333,8 @@ impl Owner {
         let rtc = out.families.contains(&Family::RtConstraint);
         let mut adj = AdjRibOut::new(out)
             .with_export_policy(p.settings.export_policy.clone())
-            .with_add_path_send(p.settings.add_path_send);
+            .with_add_path_send(p.settings.add_path_send)
+            .with_ipv6_next_hop(p.settings.ipv6_next_hop);
         if adj.sends_several_paths() {
             // RFC 7911: changes of paths other than the best matter to this peer.
             self.rib.track_path_changes();
@@ -830,7 +831,8 @@ impl Owner {
                 p.refresh_requested = false;
                 let mut fresh = AdjRibOut::new(adj.config().clone())
                     .with_export_policy(adj.export_policy().cloned())
-                    .with_add_path_send(p.settings.add_path_send);
+                    .with_add_path_send(p.settings.add_path_send)
+                    .with_ipv6_next_hop(p.settings.ipv6_next_hop);
                 if fresh.config().families.contains(&Family::RtConstraint) {
                     fresh.set_rt_filter(Some(RtFilter::of_peer(&self.rib, p.id)), &self.rib);
                 }

@@ -23,7 +23,7 @@
 //! paths in decision order with identifiers 2, 3, ... (RFC 7911).
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::net::{IpAddr, Ipv4Addr};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -89,6 +89,9 @@ pub struct AdjRibOut {
     /// queued, by destination and path identifier.
     extra_advertised: BTreeMap<(RouteKey, u32), Outgoing>,
     extra_pending: BTreeMap<(RouteKey, u32), Option<Outgoing>>,
+    /// NEXT_HOP self for IPv6 and VPNv6 routes on an IPv4 session; `None`: the IPv4-mapped
+    /// session address.
+    ipv6_next_hop: Option<Ipv6Addr>,
 }
 
 impl AdjRibOut {
@@ -104,7 +107,16 @@ impl AdjRibOut {
             send_paths: 1,
             extra_advertised: BTreeMap::new(),
             extra_pending: BTreeMap::new(),
+            ipv6_next_hop: None,
         }
+    }
+
+    /// The same Adj-RIB-Out with this speaker's IPv6 address as NEXT_HOP self of IPv6 and VPNv6
+    /// routes on an IPv4 session (RFC 2545 §3, RFC 4659 §3.2.1.1), instead of the IPv4-mapped
+    /// session address, which some peers refuse (BIRD 2: "mismatched address family").
+    pub fn with_ipv6_next_hop(mut self, address: Option<Ipv6Addr>) -> AdjRibOut {
+        self.ipv6_next_hop = address;
+        self
     }
 
     /// The same Adj-RIB-Out advertising up to `paths` paths per destination (RFC 7911) in the
@@ -359,7 +371,12 @@ impl AdjRibOut {
         a.next_hop = None;
         a.mp_reach = None;
         a.mp_unreach = None;
-        let own_hop = NextHop::new(c.local_address);
+        let own_hop = match (self.ipv6_next_hop, c.local_address) {
+            (Some(v6), IpAddr::V4(_)) if matches!(family, Family::Ipv6Unicast | Family::Vpnv6) => {
+                NextHop::new(IpAddr::V6(v6))
+            }
+            _ => NextHop::new(c.local_address),
+        };
         let next_hop = if to_ebgp {
             a.local_pref = None;
             if path.peer_info.kind != PeerKind::Local {
