@@ -65,6 +65,8 @@ fn daemon_restarts<P: Peer>(test: &str, start: impl Fn(&str, &PeerSpec) -> P, ki
     daemon.announce(&dropped).expect("announce");
     weft.wait_route(BgpFamily::Ipv4Unicast, &kept_key, true);
     weft.wait_route(BgpFamily::Ipv4Unicast, &dropped_key, true);
+    let ours = net("198.51.100.0/24");
+    weft.rt.block_on(weft.handle.announce_prefix(ours)).expect("announce");
 
     // Crash: Weft sees the connection go, keeps both routes as stale.
     kill(&mut daemon);
@@ -100,6 +102,12 @@ fn daemon_restarts<P: Peer>(test: &str, start: impl Fn(&str, &PeerSpec) -> P, ki
     assert_eq!(status.session.state, State::Established, "{status:?}");
     assert_eq!(status.session.established_transitions, 2, "{status:?}");
     assert_eq!(status.prefixes[&BgpFamily::Ipv4Unicast].received, 1, "{status:?}");
+    // The restarted daemon has Weft's route again (it selects routes once Weft's End-of-RIB came).
+    daemon
+        .wait_for_routes(Family::Ipv4Unicast, CONVERGE, &|r| {
+            weft_peers::find_route(r, ours, None).is_some()
+        })
+        .expect("the restarted daemon gets Weft's route");
 }
 
 #[test]
