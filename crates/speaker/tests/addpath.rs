@@ -27,6 +27,16 @@ fn receiving(mut s: PeerSettings) -> PeerSettings {
     s
 }
 
+/// Every path Weft holds for `key`, the best first.
+fn all_paths(weft: &Weft, key: &RouteKey) -> Vec<weft_speaker::RouteEntry> {
+    weft.rt
+        .block_on(weft.handle.all_paths(Some(BgpFamily::Ipv4Unicast)))
+        .expect("all paths")
+        .into_iter()
+        .filter(|r| &r.key == key)
+        .collect()
+}
+
 fn received(weft: &Weft, peer: IpAddr) -> usize {
     weft.peer(peer).prefixes[&BgpFamily::Ipv4Unicast].received
 }
@@ -73,6 +83,14 @@ fn gobgp_sends_two_paths_of_one_prefix() {
     let best = weft.wait_route(BgpFamily::Ipv4Unicast, &key, true).expect("present");
     assert_eq!(best.path.attributes.med, Some(10), "{best:?}");
     assert!(best.path.path_id.is_some(), "no path identifier: {best:?}");
+    // Both in the RIB, from GoBGP, with their own identifiers, next hops and MEDs.
+    let paths = all_paths(&weft, &key);
+    assert_eq!(paths.len(), 2, "{paths:#?}");
+    assert!(paths[0].best && !paths[1].best, "{paths:#?}");
+    assert!(paths.iter().all(|p| p.from == Some(b.v4())), "{paths:#?}");
+    assert_ne!(paths[0].path.path_id, paths[1].path.path_id, "{paths:#?}");
+    assert_eq!(paths[1].path.attributes.med, Some(20), "{paths:#?}");
+    assert_eq!(paths[1].next_hop(), third_party.parse().ok(), "{paths:#?}");
 
     // Withdrawing the best path's identifier leaves the other one, which becomes best.
     gobgp
@@ -126,6 +144,10 @@ fn frr_sends_all_its_paths_of_one_prefix() {
     // FRR's own path (AS path 64512) is shorter than GoBGP's through FRR (64512 64513).
     let best = weft.wait_route(BgpFamily::Ipv4Unicast, &key, true).expect("present");
     assert_eq!(best.as_path(), vec![PEER_AS], "{best:?}");
+    let paths = all_paths(&weft, &key);
+    let as_paths: Vec<Vec<u32>> = paths.iter().map(|p| p.as_path()).collect();
+    assert_eq!(as_paths, vec![vec![PEER_AS], vec![PEER_AS, GOBGP_AS]], "{paths:#?}");
+    assert_ne!(paths[0].path.path_id, paths[1].path.path_id, "{paths:#?}");
 
     // FRR withdraws its own path: GoBGP's stays, through FRR.
     frr.withdraw(&route).expect("FRR withdraws");
