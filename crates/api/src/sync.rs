@@ -84,7 +84,27 @@ pub struct ServiceEndpoint {
     pub addresses: Vec<IpAddr>,
     /// Target port per Service port (by the Service port's `port`): a named targetPort is
     /// resolved from this pod's container ports; a Service port the pod cannot serve is absent.
+    /// On the wire a list of `[port, target]` pairs (JSON object keys are strings, which the
+    /// tagged [`Change`] cannot read back as numbers).
+    #[serde(with = "port_pairs")]
     pub target_ports: BTreeMap<u16, u16>,
+}
+
+mod port_pairs {
+    use std::collections::BTreeMap;
+
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    pub fn serialize<S: Serializer>(map: &BTreeMap<u16, u16>, s: S) -> Result<S::Ok, S::Error> {
+        map.iter()
+            .map(|(k, v)| (*k, *v))
+            .collect::<Vec<(u16, u16)>>()
+            .serialize(s)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<BTreeMap<u16, u16>, D::Error> {
+        Ok(Vec::<(u16, u16)>::deserialize(d)?.into_iter().collect())
+    }
 }
 
 /// A node that hosts endpoints of a Service, as a next hop of its virtual IPs.
@@ -177,7 +197,9 @@ impl NodeState {
     /// The changes that turn `self` into `new`: removals first, then upserts.
     pub fn diff(&self, new: &NodeState) -> Vec<Change> {
         let mut out = Vec::new();
-        removed(&self.services, &new.services, &mut out, |key| Change::RemoveService { key });
+        removed(&self.services, &new.services, &mut out, |key| Change::RemoveService {
+            key,
+        });
         removed(&self.routes, &new.routes, &mut out, |key| Change::RemoveRoute { key });
         removed(&self.endpoints, &new.endpoints, &mut out, |key| {
             Change::RemoveEndpoint { key }
@@ -249,6 +271,40 @@ fn upserted<V: Clone + PartialEq>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn services_cross_the_wire() {
+        let service = ServiceState {
+            namespace: "shop".into(),
+            name: "api".into(),
+            network: "default".into(),
+            cluster_ips: vec!["10.96.0.10".parse().unwrap()],
+            ports: vec![ServicePort {
+                name: "http".into(),
+                protocol: "TCP".into(),
+                port: 80,
+            }],
+            endpoints: vec![ServiceEndpoint {
+                pod: "shop/a".into(),
+                node: "n1".into(),
+                addresses: vec!["10.244.0.1".parse().unwrap()],
+                target_ports: BTreeMap::from([(80, 8080)]),
+            }],
+            ..Default::default()
+        };
+        let mut state = NodeState::default();
+        state.services.insert(service.key(), service.clone());
+        for message in [
+            SyncMessage::Snapshot { revision: 1, state },
+            SyncMessage::Delta {
+                revision: 2,
+                changes: vec![Change::UpsertService(service)],
+            },
+        ] {
+            let text = serde_json::to_string(&message).unwrap();
+            assert_eq!(serde_json::from_str::<SyncMessage>(&text).unwrap(), message, "{text}");
+        }
+    }
 
     fn state(networks: &[(&str, u32)], routes: &[(&str, &str)]) -> NodeState {
         let mut s = NodeState {

@@ -385,6 +385,10 @@ pub enum LabPodCommand {
         /// Labels, k=v comma-separated.
         #[arg(long, value_delimiter = ',')]
         labels: Vec<String>,
+        /// Named container ports, NAME=PORT[/PROTOCOL] comma-separated (for Services whose
+        /// targetPort names a port), e.g. http=8080,dns=53/UDP.
+        #[arg(long, value_delimiter = ',')]
+        ports: Vec<String>,
         /// Do not start the pod's server (HTTP and UDP echo on port 80).
         #[arg(long)]
         no_server: bool,

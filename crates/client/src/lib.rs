@@ -156,6 +156,15 @@ impl Client {
         watch::lines(response, self.server.clone()).await
     }
 
+    /// Every Service with its ready endpoints (`GET /api/v1/endpoints`), of one namespace or all.
+    pub async fn endpoints(&self, namespace: Option<&str>) -> Result<Vec<weft_api::sync::ServiceState>, ClientError> {
+        let path = match namespace {
+            Some(ns) => format!("/api/v1/endpoints?namespace={ns}"),
+            None => "/api/v1/endpoints".to_string(),
+        };
+        self.send(self.request(Method::GET, &path)).await
+    }
+
     /// The controller's BGP sessions (`GET /api/v1/bgp/peers`).
     pub async fn bgp_peers(&self) -> Result<Vec<BgpPeerInfo>, ClientError> {
         self.send(self.request(Method::GET, "/api/v1/bgp/peers")).await

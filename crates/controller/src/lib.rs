@@ -17,6 +17,8 @@ pub mod state;
 pub use config::ControllerConfig;
 pub use error::ControllerError;
 
+use bgp::BgpConfig;
+
 use std::future::Future;
 
 use tokio::net::TcpListener;
@@ -28,6 +30,8 @@ pub async fn run(
 ) -> Result<(), ControllerError> {
     let (closing_tx, closing) = tokio::sync::watch::channel(false);
     let closing_rx = closing.clone();
+    // A data directory with something in it: this controller ran before, so this is a restart.
+    let ran_before = std::fs::read_dir(&config.data_dir).is_ok_and(|mut d| d.next().is_some());
     let handle = state::start(&config, closing)?;
     let listener = TcpListener::bind(config.listen)
         .await
@@ -51,7 +55,14 @@ pub async fn run(
     let bgp_task = config
         .bgp
         .clone()
+        .map(|c| BgpConfig {
+            restarting: ran_before,
+            ..c
+        })
         .map(|c| tokio::spawn(bgp::bgp_loop(handle.clone(), c, bgp_view.clone())));
+    if config.bgp.is_none() {
+        handle.set_imports_settled(); // nothing is ever imported
+    }
     let federation_task = config
         .bgp
         .is_some()

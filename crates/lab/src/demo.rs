@@ -15,14 +15,14 @@ pub const MANIFESTS: [(&str, &str); 2] = [
     ("cloud-b", include_str!("../../../examples/federation/cloud-b.yaml")),
 ];
 
-/// The demo's pods: `CLUSTER/NAMESPACE/NAME` and node.
-pub const PODS: [(&str, &str); 6] = [
-    ("cloud-a/frontend/web", "node-1"),
-    ("cloud-a/other/db", "node-2"),
-    ("cloud-b/backend/api-1", "node-1"),
-    ("cloud-b/backend/api-2", "node-2"),
-    ("cloud-b/admin/console", "node-1"),
-    ("cloud-b/other/db", "node-2"),
+/// The demo's pods: `CLUSTER/NAMESPACE/NAME`, node, and label `app` (what Services select).
+pub const PODS: [(&str, &str, &str); 6] = [
+    ("cloud-a/frontend/web", "node-1", "web"),
+    ("cloud-a/other/db", "node-2", "db"),
+    ("cloud-b/backend/api-1", "node-1", "api"),
+    ("cloud-b/backend/api-2", "node-2", "api"),
+    ("cloud-b/admin/console", "node-1", "console"),
+    ("cloud-b/other/db", "node-2", "db"),
 ];
 
 /// Applies the manifests and starts the pods; `progress` is told each step.
@@ -43,9 +43,9 @@ pub async fn populate(root: &Path, state: &LabState, progress: &mut dyn FnMut(&s
             })?;
         }
     }
-    for (pod, node) in PODS {
+    for (pod, node, app) in PODS {
         let pod: PodRef = pod.parse()?;
-        let made = pods::add(root, &state.name, &pod, node, &[("app".into(), pod.name.clone())], true).await?;
+        let made = pods::add(root, &state.name, &pod, node, &[("app".into(), app.into())], &[], true).await?;
         progress(&format!(
             "pod {pod} on {node}: {} (serving HTTP and UDP on port 80)",
             made.addresses.join(", ")
@@ -101,5 +101,40 @@ pub async fn wait_converged(root: &Path, lab: &str, progress: &mut dyn FnMut(&st
             tokio::time::sleep(std::time::Duration::from_millis(200)).await;
         }
     }
+    // Then the nodes: the joined pods answer each other across the clouds.
+    let find = |id: &str| {
+        state
+            .pods
+            .iter()
+            .find(|p| format!("{}/{}/{}", p.cluster, p.namespace, p.name) == id)
+            .cloned()
+    };
+    let pairs = [
+        ("cloud-a/frontend/web", "cloud-b/backend/api-1"),
+        ("cloud-a/frontend/web", "cloud-b/backend/api-2"),
+        ("cloud-b/backend/api-1", "cloud-a/frontend/web"),
+        ("cloud-b/backend/api-2", "cloud-a/frontend/web"),
+    ];
+    for (from, to) in pairs {
+        let (Some(f), Some(t)) = (find(from), find(to)) else {
+            continue;
+        };
+        loop {
+            let (f2, t2) = (f.clone(), t.clone());
+            let ok = tokio::task::spawn_blocking(move || crate::probe::http_reaches(&f2, &t2))
+                .await
+                .unwrap_or(false);
+            if ok {
+                break;
+            }
+            if started.elapsed() > timeout {
+                return Err(LabError::NotReady(format!(
+                    "{from} does not reach {to} after {timeout:?}; see `weft lab logs`"
+                )));
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+    }
+    progress("the clouds reach each other: frontend <-> backend over HTTP");
     Ok(())
 }

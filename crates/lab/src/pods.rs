@@ -7,7 +7,7 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::str::FromStr;
 
-use k8s_openapi::api::core::v1::{Container, Namespace, Pod, PodSpec};
+use k8s_openapi::api::core::v1::{Container, ContainerPort, Namespace, Pod, PodSpec};
 use weft_api::k8s_openapi;
 use weft_api::{Kind, ObjectMeta, Resource};
 use weft_client::Client;
@@ -48,6 +48,28 @@ impl std::fmt::Display for PodRef {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "{}/{}/{}", self.cluster, self.namespace, self.name)
     }
+}
+
+/// A container port as `NAME=PORT[/PROTOCOL]` (protocol TCP, UDP or SCTP; default TCP).
+pub fn parse_port(text: &str) -> Result<ContainerPort, LabError> {
+    let bad = || {
+        LabError::Usage(format!(
+            "--ports {text:?}: write NAME=PORT or NAME=PORT/PROTOCOL, e.g. http=8080 or dns=53/UDP"
+        ))
+    };
+    let (name, rest) = text.split_once('=').ok_or_else(bad)?;
+    let (port, protocol) = rest.split_once('/').unwrap_or((rest, "TCP"));
+    let port: u16 = port.parse().map_err(|_| bad())?;
+    let protocol = protocol.to_ascii_uppercase();
+    if name.is_empty() || port == 0 || !["TCP", "UDP", "SCTP"].contains(&protocol.as_str()) {
+        return Err(bad());
+    }
+    Ok(ContainerPort {
+        name: Some(name.to_string()),
+        container_port: i32::from(port),
+        protocol: Some(protocol),
+        ..Default::default()
+    })
 }
 
 /// The network config the lab's "runtime" hands the plugin: the conflist's one plugin, with
@@ -150,6 +172,7 @@ pub async fn add(
     pod: &PodRef,
     node: &str,
     labels: &[(String, String)],
+    ports: &[ContainerPort],
     serve: bool,
 ) -> Result<PodState, LabError> {
     let dir = root.join(lab);
@@ -201,6 +224,8 @@ pub async fn add(
             containers: vec![Container {
                 name: "app".into(),
                 image: Some("weft-lab".into()),
+                // Named ports, for Services whose targetPort names one.
+                ports: (!ports.is_empty()).then(|| ports.to_vec()),
                 ..Default::default()
             }],
             ..Default::default()

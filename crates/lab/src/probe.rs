@@ -1,7 +1,8 @@
 //! `weft lab probe`: who reaches whom. Every pod pings every other pod's addresses (IPv4 and
 //! IPv6) from inside its namespace, and where the other pod runs the lab's server, opens an HTTP
-//! connection (TCP) and sends a UDP datagram to it; in parallel. The result is a matrix a person
-//! reads at a glance to see the segmentation.
+//! connection (TCP) and sends a UDP datagram to it; and to every Service's ClusterIPs with a
+//! port 80, HTTP and UDP too; in parallel. The result is a matrix a person reads at a glance to
+//! see the segmentation.
 
 use std::io::{Read, Write};
 use std::net::{IpAddr, SocketAddr, TcpStream, UdpSocket};
@@ -25,6 +26,29 @@ pub struct Probe {
 
 fn id(p: &PodState) -> String {
     format!("{}/{}/{}", p.cluster, p.namespace, p.name)
+}
+
+/// What a probe can be sent to: a pod, or a Service by its ClusterIPs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Target {
+    /// `CLUSTER/NAMESPACE/NAME` of a pod, `CLUSTER/NAMESPACE/svc/NAME` of a Service.
+    pub id: String,
+    pub addresses: Vec<String>,
+    /// Answers HTTP and UDP on port 80.
+    pub serves: bool,
+    /// A Service: any of its endpoints answers, and ICMP is not translated.
+    pub service: bool,
+}
+
+impl Target {
+    pub fn pod(p: &PodState) -> Target {
+        Target {
+            id: id(p),
+            addresses: p.addresses.clone(),
+            serves: p.server_pid.is_some(),
+            service: false,
+        }
+    }
 }
 
 fn ping(netns: &str, address: &str) -> bool {
@@ -83,8 +107,13 @@ fn udp(netns: &str, address: IpAddr, expect: &str) -> bool {
     })
 }
 
-fn check(from: &PodState, to: &PodState, address: &str, protocol: &str) -> bool {
-    let expect = crate::serve::greeting(&id(to));
+fn check(from: &PodState, to: &Target, address: &str, protocol: &str) -> bool {
+    // A Service's answer comes from whichever endpoint got the connection.
+    let expect = if to.service {
+        "hello from ".to_string()
+    } else {
+        crate::serve::greeting(&to.id)
+    };
     match (protocol, address.parse::<IpAddr>()) {
         ("tcp", Ok(a)) => tcp(&from.netns, a, expect.trim_end()),
         ("udp", Ok(a)) => udp(&from.netns, a, expect.trim_end()),
@@ -92,15 +121,32 @@ fn check(from: &PodState, to: &PodState, address: &str, protocol: &str) -> bool 
     }
 }
 
-/// Probes every address of every other pod, at most `parallel` at a time.
-pub fn run(state: &LabState, parallel: usize) -> Vec<Probe> {
+/// Whether `from` gets an HTTP answer from pod `to` on its first IPv4 address (for waiting
+/// until a path is programmed).
+pub fn http_reaches(from: &PodState, to: &PodState) -> bool {
+    to.addresses
+        .iter()
+        .find(|a| !a.contains(':'))
+        .is_some_and(|a| check(from, &Target::pod(to), a, "tcp"))
+}
+
+/// Probes every address of every other pod, and of `services`, at most `parallel` at a time.
+pub fn run(state: &LabState, services: &[Target], parallel: usize) -> Vec<Probe> {
+    let targets: Vec<Target> = state
+        .pods
+        .iter()
+        .map(Target::pod)
+        .chain(services.iter().cloned())
+        .collect();
     let mut work = Vec::new();
     for from in &state.pods {
-        for to in state.pods.iter().filter(|t| id(t) != id(from)) {
+        for to in targets.iter().filter(|t| t.id != id(from)) {
             for address in &to.addresses {
-                let icmp = if address.contains(':') { "icmpv6" } else { "icmp" };
-                work.push((from.clone(), to.clone(), address.clone(), icmp));
-                if to.server_pid.is_some() {
+                if !to.service {
+                    let icmp = if address.contains(':') { "icmpv6" } else { "icmp" };
+                    work.push((from.clone(), to.clone(), address.clone(), icmp));
+                }
+                if to.serves {
                     work.push((from.clone(), to.clone(), address.clone(), "tcp"));
                     work.push((from.clone(), to.clone(), address.clone(), "udp"));
                 }
@@ -115,7 +161,7 @@ pub fn run(state: &LabState, parallel: usize) -> Vec<Probe> {
                 .map(|(from, to, address, protocol)| {
                     scope.spawn(move || Probe {
                         from: id(from),
-                        to: id(to),
+                        to: to.id.clone(),
                         address: address.clone(),
                         protocol: protocol.to_string(),
                         reached: check(from, to, address, protocol),

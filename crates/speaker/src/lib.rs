@@ -277,6 +277,7 @@ pub(crate) enum Command {
     Routes(Option<Family>, oneshot::Sender<Vec<RouteEntry>>),
     AllPaths(Option<Family>, oneshot::Sender<Vec<RouteEntry>>),
     Shutdown(oneshot::Sender<()>),
+    Abandon(oneshot::Sender<()>),
     /// Originated routes to add (replacing the same destinations) and to withdraw, at once.
     Originate {
         announce: Vec<Path>,
@@ -476,6 +477,13 @@ impl SpeakerHandle {
     /// each destination first: what `show bgp PREFIX` shows.
     pub async fn all_paths(&self, family: Option<Family>) -> Result<Vec<RouteEntry>> {
         self.ask(|tx| Command::AllPaths(family, tx)).await
+    }
+
+    /// Ends the task for a restart: connections close without a NOTIFICATION, so graceful
+    /// restart peers keep this speaker's routes (and their forwarding) until it is back and sends
+    /// End-of-RIB (RFC 4724 §4.2); others drop them as on any session loss.
+    pub async fn abandon(&self) -> Result<()> {
+        self.ask(Command::Abandon).await
     }
 
     /// Stops every session (Cease / Administrative Shutdown), closes the listener, ends the task.

@@ -17,7 +17,7 @@ use weft_bgp::message::notification::{cease, code};
 use weft_bgp::message::{Notification, RefreshSubtype};
 use weft_bgp::nlri::Nlri;
 use weft_bgp::rib::{
-    AdjRibOut, BestChange, OutPeerConfig, PeerId, PeerInfo, PeerKind, Policy, Rib, RibConfig, RouteKey, RtFilter,
+    AdjRibOut, BestChange, OutPeerConfig, PeerId, PeerInfo, PeerKind, Policy, Rib, RibConfig, RtFilter,
 };
 
 use crate::deferral::Deferral;
@@ -266,6 +266,11 @@ impl Owner {
                         let _ = done.send(());
                         return;
                     }
+                    Some(Command::Abandon(done)) => {
+                        self.abandon();
+                        let _ = done.send(());
+                        return;
+                    }
                     Some(cmd) => self.command(cmd),
                     None => {
                         self.shutdown();
@@ -358,6 +363,24 @@ impl Owner {
                 for (_, c) in p.conns {
                     c.reader.abort();
                 }
+            }
+        }
+        for t in &self.accept_tasks {
+            t.abort();
+        }
+        self.listeners.clear();
+    }
+
+    /// Closes every connection without a NOTIFICATION, as a process that restarts: graceful
+    /// restart peers keep our routes as stale until we are back (RFC 4724 §4.2).
+    fn abandon(&mut self) {
+        for (_, p) in std::mem::take(&mut self.peers) {
+            for (_, t) in p.pending {
+                t.abort();
+            }
+            for (_, c) in p.conns {
+                // Dropping the sender lets the writer flush and close (FIN); no NOTIFICATION.
+                c.reader.abort();
             }
         }
         for t in &self.accept_tasks {
@@ -471,7 +494,7 @@ impl Owner {
             Command::SubscribeImports(reply) => {
                 let _ = reply.send(self.imports.subscribe());
             }
-            Command::Shutdown(_) => {}
+            Command::Shutdown(_) | Command::Abandon(_) => {}
         }
     }
 
@@ -661,7 +684,7 @@ impl Owner {
     fn over_limit(&self, id: PeerId) -> Option<Input> {
         let p = self.peers.get(&id)?;
         p.settings.max_prefixes.iter().find_map(|(&family, &limit)| {
-            let count = self.rib.paths_of_peer(id, family).len();
+            let count = self.rib.accepted_count(id, family);
             if count <= limit as usize {
                 return None;
             }
@@ -866,25 +889,16 @@ impl Owner {
             .values()
             .map(|p| {
                 let mut prefixes = BTreeMap::new();
+                // Counters the RIB and Adj-RIB-Out keep: this is asked every second, and counting
+                // the tables would cost as much as the routes they hold.
                 for family in p.settings.config.local_families() {
-                    let paths = self.rib.paths_of_peer(p.id, family);
-                    let best = paths
-                        .iter()
-                        .filter(|path| self.rib.best(&RouteKey::of(&path.nlri)).is_some_and(|b| b.peer == p.id))
-                        .count();
-                    let sent = p.adj_out.as_ref().map_or(0, |adj| {
-                        self.rib
-                            .best_paths()
-                            .filter(|(k, _)| k.family() == family && adj.advertised(k).is_some())
-                            .count()
-                    });
                     prefixes.insert(
                         family,
                         PrefixCounts {
                             received: self.rib.received_count(p.id, family),
-                            accepted: paths.len(),
-                            best,
-                            sent,
+                            accepted: self.rib.accepted_count(p.id, family),
+                            best: self.rib.best_count(p.id, family),
+                            sent: p.adj_out.as_ref().map_or(0, |adj| adj.sent_count(family)),
                         },
                     );
                 }

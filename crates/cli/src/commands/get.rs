@@ -13,6 +13,9 @@ pub async fn run(target: Target, args: GetArgs) -> Result<u8> {
     if matches!(args.kind.as_str(), "routes" | "route") {
         return get_routes(&target, &args).await;
     }
+    if matches!(args.kind.as_str(), "endpoints" | "endpoint" | "ep") {
+        return super::endpoints::get(&target, &args).await;
+    }
     if args.family.is_some() || args.vn.is_some() {
         return Err(Exit::new(exit::USAGE, "--family and --vn apply to `weft get routes` only").into());
     }

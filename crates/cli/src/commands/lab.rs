@@ -74,6 +74,7 @@ pub async fn run(args: LabArgs) -> Result<u8> {
             pod,
             node,
             labels,
+            ports,
             no_server,
         }) => {
             let pod: PodRef = pod.parse().map_err(usage)?;
@@ -85,7 +86,13 @@ pub async fn run(args: LabArgs) -> Result<u8> {
                 parsed.push((k.to_string(), v.to_string()));
             }
             let started = Instant::now();
-            let made = weft_lab::pods::add(&args.root, &args.name, &pod, node, &parsed, !no_server)
+            let ports = ports
+                .iter()
+                .filter(|p| !p.is_empty())
+                .map(|p| weft_lab::pods::parse_port(p))
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(usage)?;
+            let made = weft_lab::pods::add(&args.root, &args.name, &pod, node, &parsed, &ports, !no_server)
                 .await
                 .map_err(usage)?;
             println!(
@@ -114,7 +121,7 @@ pub async fn run(args: LabArgs) -> Result<u8> {
             Err(Exit::new(exit::FAILURE, format!("cannot run {}: {err}", command.join(" "))).into())
         }
         LabCommand::Logs { component, tail } => logs(&args, component.as_deref(), *tail),
-        LabCommand::Probe { output: format } => probe(&args, *format),
+        LabCommand::Probe { output: format } => probe(&args, *format).await,
         LabCommand::Stop { component } => control(&args, component, weft_lab::Action::Stop),
         LabCommand::Start { component } => control(&args, component, weft_lab::Action::Start),
         LabCommand::Restart { component } => control(&args, component, weft_lab::Action::Restart),
@@ -338,7 +345,29 @@ fn point_cli_at(state: &LabState, make_current: bool) -> Result<()> {
     config.save(&path)
 }
 
-fn probe(args: &LabArgs, format: OutputFormat) -> Result<u8> {
+/// Every Service with a port 80 in every cluster of the lab, as probe targets.
+async fn service_targets(state: &LabState) -> Vec<weft_lab::probe::Target> {
+    let mut out = Vec::new();
+    for c in &state.clusters {
+        let Ok(client) = weft_client::Client::new(&c.url) else {
+            continue;
+        };
+        let Ok(services) = client.endpoints(None).await else {
+            continue;
+        };
+        for s in services {
+            out.push(weft_lab::probe::Target {
+                id: format!("{}/{}/svc/{}", c.name, s.namespace, s.name),
+                addresses: s.cluster_ips.iter().map(|ip| ip.to_string()).collect(),
+                serves: s.ports.iter().any(|p| p.port == weft_lab::probe::SERVER_PORT),
+                service: true,
+            });
+        }
+    }
+    out
+}
+
+async fn probe(args: &LabArgs, format: OutputFormat) -> Result<u8> {
     let state = load(args)?;
     if state.pods.len() < 2 {
         return Err(Exit::new(
@@ -353,7 +382,12 @@ fn probe(args: &LabArgs, format: OutputFormat) -> Result<u8> {
         state.pods.len(),
         weft_lab::probe::SERVER_PORT
     );
-    let results = weft_lab::probe::run(&state, 64);
+    let services = service_targets(&state).await;
+    let probing = state.clone();
+    let targets = services.clone();
+    let results = tokio::task::spawn_blocking(move || weft_lab::probe::run(&probing, &targets, 64))
+        .await
+        .context("probing")?;
     match format {
         OutputFormat::Json => output::print_json(&results)?,
         OutputFormat::Yaml => output::print_yaml(&results)?,
@@ -364,13 +398,14 @@ fn probe(args: &LabArgs, format: OutputFormat) -> Result<u8> {
                 .pods
                 .iter()
                 .map(|p| format!("{}/{}/{}", p.cluster, p.namespace, p.name))
+                .chain(services.iter().map(|s| s.id.clone()))
                 .collect();
             let short: Vec<String> = (1..=names.len()).map(|i| format!("[{i}]")).collect();
             let mut headers = vec!["FROM \\ TO".to_string()];
             headers.extend(short.iter().cloned());
             let header_refs: Vec<&str> = headers.iter().map(String::as_str).collect();
             let mut t = Table::new(&header_refs);
-            for (i, from) in names.iter().enumerate() {
+            for (i, from) in names.iter().enumerate().take(state.pods.len()) {
                 let mut row = vec![format!("{} {from}", short[i])];
                 for to in &names {
                     if from == to {
@@ -409,6 +444,10 @@ fn probe(args: &LabArgs, format: OutputFormat) -> Result<u8> {
                 t.row(row);
             }
             print!("{}", t.render());
+            for (i, s) in services.iter().enumerate() {
+                let column = state.pods.len() + i + 1;
+                println!("[{column}] Service {} ({})", s.id, s.addresses.join(", "));
+            }
             println!(
                 "ok: every probe answered (ICMP, TCP, UDP; IPv4 and IPv6), -: none did, else what did.  ({} probes, {:.1}s)",
                 results.len(),

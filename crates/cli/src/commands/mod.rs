@@ -6,6 +6,7 @@ pub mod bgp;
 pub mod config;
 pub mod controller;
 pub mod delete;
+pub mod endpoints;
 pub mod get;
 pub mod ipam;
 pub mod lab;

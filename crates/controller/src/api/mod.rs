@@ -7,6 +7,7 @@ mod error;
 mod ipam;
 mod metrics;
 mod resources;
+mod services;
 mod sync;
 mod watch;
 
@@ -43,6 +44,7 @@ pub fn router(handle: Handle) -> Router {
         .route("/api/v1/ipam/release", post(ipam::release))
         .route("/api/v1/ipam/gc", post(ipam::collect_garbage))
         .route("/api/v1/nodes/{node}/sync", get(sync::stream))
+        .route("/api/v1/endpoints", get(services::endpoints))
         .route("/api/v1/{plural}", get(resources::list_or_watch))
         .route(
             "/api/v1/{plural}/{name}",

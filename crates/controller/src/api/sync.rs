@@ -18,6 +18,9 @@ use crate::state::{Command, Handle, Imported};
 /// How often an idle stream says it is alive; agents treat a longer silence as a dead connection.
 pub const HEARTBEAT: Duration = Duration::from_secs(5);
 
+/// The longest a node's sync waits for BGP's imported routes after a controller (re)start.
+const IMPORTS_SETTLE_LIMIT: Duration = Duration::from_secs(20);
+
 /// The kinds whose changes can alter a node's state.
 fn relevant(kind: Kind) -> bool {
     matches!(
@@ -47,6 +50,9 @@ pub(super) async fn stream(State(h): State<Handle>, Path(node): Path<String>) ->
     // Subscribe before computing the snapshot: a change in between is then seen as an event.
     let mut events = h.call(|reply| Command::Subscribe { reply }).await?;
     let name = node.clone();
+    // After a restart, wait (briefly) for BGP to learn the other clusters' routes again: the
+    // node would otherwise remove them at "in sync" and add them back a moment later.
+    h.imports_settled(IMPORTS_SETTLE_LIMIT).await;
     let mut imported = h.imported();
     let (revision, stored) = h.call(|reply| Command::NodeState { node: name, reply }).await?;
     let state = with_imported(stored.clone(), &imported.borrow_and_update());

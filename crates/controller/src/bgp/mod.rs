@@ -14,7 +14,7 @@ use tokio::sync::broadcast::error::RecvError;
 use weft_api::wire::{BgpPeerInfo, BgpPrefixCounts, BgpRouteInfo};
 use weft_api::{BGPPeerSpec, Kind, Resource};
 use weft_bgp::family::Family;
-use weft_bgp::fsm::{PeerConfig, Time};
+use weft_bgp::fsm::{GracefulRestartConfig, PeerConfig, Time};
 use weft_bgp::rib::{Policy, RouteKey};
 use weft_net::Asn;
 use weft_speaker::{PeerSettings, RouteEntry, SocketFactory, Speaker, SpeakerConfig, SpeakerHandle};
@@ -34,13 +34,22 @@ pub struct BgpConfig {
     pub listen: Vec<SocketAddr>,
     /// Make the speaker's sockets inside this network namespace (`/var/run/netns/NAME`).
     pub netns: Option<PathBuf>,
+    /// This controller ran before (its store existed): its first speaker is a restarting one
+    /// (RFC 4724 §4.1: Restart State bit, routes selected once peers sent End-of-RIB).
+    pub restarting: bool,
 }
+
+/// How long a restarting speaker waits for its peers' End-of-RIB before it selects and sends
+/// routes anyway (RFC 4724 §4.1 Selection_Deferral_Timer; shorter than the usual 360 s: a
+/// controller's peers are few and a peer that stays away must not hold the others back long).
+const SELECTION_DEFERRAL: Duration = Duration::from_secs(30);
 
 impl Default for BgpConfig {
     fn default() -> Self {
         BgpConfig {
             listen: vec![SocketAddr::from((Ipv4Addr::UNSPECIFIED, 179))],
             netns: None,
+            restarting: false,
         }
     }
 }
@@ -229,6 +238,13 @@ pub fn peer_settings(spec: &BGPPeerSpec, local_as: u32, router_id: Ipv4Addr) -> 
         config.hold_time = u16::try_from(hold).map_err(|_| format!("hold time {hold} is above 65535"))?;
     }
     config.passive = spec.passive;
+    // Graceful restart (RFC 4724) with forwarding state kept: a restarting controller's routes
+    // stay at its peers. Without the N bit (RFC 8538), a hold timer expiry or a NOTIFICATION
+    // still ends the session for good, so a cut link takes the routes away.
+    config.graceful_restart = Some(GracefulRestartConfig {
+        notification: false,
+        ..GracefulRestartConfig::new(&config.families)
+    });
     let mut settings = PeerSettings::new(config);
     settings.password = spec.password.clone();
     // The speaker's GTSM sends with TTL 255 and accepts TTL >= 254: neighbours 1 or 2 hops away.
@@ -310,7 +326,10 @@ pub async fn bgp_loop(handle: Handle, config: BgpConfig, view: BgpView) {
     }
     status_task.abort();
     if let Some(c) = current.take() {
-        let _ = c.speaker.shutdown().await;
+        // The controller stops (or restarts): its sessions just close, without a NOTIFICATION,
+        // so that peers keep its routes while it is away (graceful restart, RFC 4724 §4.2) and
+        // traffic keeps flowing; the nodes forward on headless meanwhile.
+        let _ = c.speaker.abandon().await;
     }
     view.set(None);
 }
@@ -373,6 +392,8 @@ async fn reconcile(handle: &Handle, config: &BgpConfig, view: &BgpView, current:
             router_id,
             listen: config.listen.clone(),
             cluster_id: Some(router_id),
+            restarting: config.restarting,
+            selection_deferral: SELECTION_DEFERRAL,
             ..SpeakerConfig::new(asn, router_id)
         };
         let started = Instant::now();

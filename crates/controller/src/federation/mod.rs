@@ -69,7 +69,15 @@ pub async fn federation_loop(handle: Handle, view: BgpView) {
     };
     let mut fed = Federation::default();
     let mut dirty = true;
+    let started = std::time::Instant::now();
+    let mut settled = false;
+    let mut last_import = started;
     loop {
+        if !settled && fed.settled(started, last_import).await {
+            settled = true;
+            tracing::info!(after = ?started.elapsed(), "federation: imported routes settled; nodes may sync");
+            handle.set_imports_settled();
+        }
         let running = view.speaker();
         let same = match (&running, &fed.speaker) {
             (Some(a), Some(b)) => a.same_speaker(b),
@@ -121,6 +129,7 @@ pub async fn federation_loop(handle: Handle, view: BgpView) {
             }
             Woken::Import(None) => fed.imports = None,
             Woken::Import(Some(event)) => {
+                last_import = std::time::Instant::now();
                 fed.take(event);
                 while let Some(event) = fed.imports.as_mut().and_then(|rx| rx.try_recv().ok()) {
                     fed.take(event);
@@ -148,7 +157,34 @@ async fn list(handle: &Handle, kind: Kind) -> Option<Vec<Resource>> {
     }
 }
 
+/// Longest wait for the imports to settle after a start, whatever the sessions do.
+const SETTLE_LIMIT: Duration = Duration::from_secs(15);
+/// Quiet time after the last imported change (with every session up) that counts as settled.
+const SETTLE_QUIET: Duration = Duration::from_millis(500);
+
 impl Federation {
+    /// Whether the imported routes are complete: every session is up and nothing was imported
+    /// for a moment (a peer's End-of-RIB would be the exact signal), or no peer is configured
+    /// at all, or the limit passed.
+    async fn settled(&self, started: std::time::Instant, last_import: std::time::Instant) -> bool {
+        if started.elapsed() >= SETTLE_LIMIT {
+            return true;
+        }
+        if started.elapsed() < Duration::from_secs(1) {
+            return false;
+        }
+        let Some(speaker) = &self.speaker else {
+            return true; // no speaker yet (no Cluster): nothing to wait for
+        };
+        let Ok(peers) = speaker.peer_status().await else {
+            return false;
+        };
+        peers
+            .iter()
+            .all(|p| p.session.state == weft_bgp::fsm::State::Established)
+            && last_import.elapsed() >= SETTLE_QUIET
+    }
+
     /// Starts over with another speaker (or none).
     async fn restart(&mut self, speaker: Option<SpeakerHandle>) {
         self.announced.clear();

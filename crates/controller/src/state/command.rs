@@ -65,6 +65,10 @@ pub enum Command {
         node: String,
         reply: Reply<(u64, NodeState)>,
     },
+    /// Every Service with its ready endpoints, cluster-wide (`weft get endpoints`).
+    Services {
+        reply: Reply<Vec<weft_api::sync::ServiceState>>,
+    },
     /// Every committed change from now on (for streams that recompute on change).
     Subscribe {
         reply: Reply<broadcast::Receiver<Arc<Event>>>,
@@ -93,6 +97,9 @@ pub struct Handle {
     /// Routes learned over BGP for the virtual networks, by network: not stored (the peers
     /// send them again after a restart), merged into the nodes' states by their sync streams.
     imported: Arc<tokio::sync::watch::Sender<Arc<Imported>>>,
+    /// Whether `imported` is complete enough to hand out: after a (re)start, BGP needs a moment
+    /// to learn the routes again, and a node told "in sync" before would remove them.
+    imports_settled: Arc<tokio::sync::watch::Sender<bool>>,
 }
 
 /// Imported routes by network name, then by [`RemoteRoute::key`].
@@ -104,7 +111,19 @@ impl Handle {
             tx,
             closing,
             imported: Arc::new(tokio::sync::watch::channel(Arc::new(Imported::new())).0),
+            imports_settled: Arc::new(tokio::sync::watch::channel(false).0),
         }
+    }
+
+    /// Marks the imported routes complete (or BGP off): node syncs may say "in sync".
+    pub fn set_imports_settled(&self) {
+        self.imports_settled.send_replace(true);
+    }
+
+    /// Waits until the imported routes are complete, at most `limit`.
+    pub async fn imports_settled(&self, limit: std::time::Duration) {
+        let mut rx = self.imports_settled.subscribe();
+        let _ = tokio::time::timeout(limit, rx.wait_for(|s| *s)).await;
     }
 
     /// Replaces the routes imported over BGP.

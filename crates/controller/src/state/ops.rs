@@ -41,6 +41,18 @@ impl State {
             Command::Allocations { reply } => drop(reply.send(self.allocation_infos())),
             Command::CollectGarbage { reply } => drop(reply.send(self.collect_garbage())),
             Command::NodeState { node, reply } => drop(reply.send(self.node_state(&node))),
+            Command::Services { reply } => {
+                let all = self
+                    .store
+                    .list(Kind::WorkloadEndpoint, None)
+                    .map_err(ControllerError::from)
+                    .and_then(|weps| {
+                        let (_, _, endpoints) = super::node_view::from_resources(weps);
+                        self.service_states(&endpoints)
+                    })
+                    .map(|m| m.into_values().collect());
+                drop(reply.send(all))
+            }
             Command::Subscribe { reply } => drop(reply.send(Ok(self.events.subscribe()))),
             Command::WriteStatus { resource, reply } => drop(reply.send(self.write_status(*resource))),
         }
@@ -215,28 +227,38 @@ impl State {
         objects.extend(self.store.list(Kind::WorkloadEndpoint, None)?);
         let (nodes, networks, endpoints) = super::node_view::from_resources(objects);
         let mut state = super::node_view::node_state(node, &nodes, &networks, &endpoints);
-        let services = self.store.list(Kind::Service, None)?;
-        if !services.is_empty() {
-            let pods = self.store.list(Kind::Pod, None)?;
-            let namespaces = self.store.list(Kind::Namespace, None)?;
-            let mut objects = super::service_view::Objects {
-                endpoints: endpoints.iter().collect(),
-                nodes: nodes.iter().collect(),
-                ..Default::default()
-            };
-            for r in services.iter().chain(&pods).chain(&namespaces) {
-                match r {
-                    Resource::Service(s) => objects.services.push(s),
-                    Resource::Pod(p) => objects.pods.push(p),
-                    Resource::Namespace(n) => objects.namespaces.push(n),
-                    _ => {}
-                }
-            }
-            let all = super::service_view::services(&objects);
+        let all = self.service_states(&endpoints)?;
+        if !all.is_empty() {
             let networks = state.networks.keys().cloned().collect();
-            state.services = super::service_view::for_node(node, &networks, &all, &objects.nodes);
+            state.services = super::service_view::for_node(node, &networks, &all, &nodes.iter().collect::<Vec<_>>());
         }
         Ok((self.store.revision(), state))
+    }
+
+    /// Every Service with a ClusterIP and its ready endpoints (no node-specific part).
+    pub(crate) fn service_states(
+        &self,
+        endpoints: &[weft_api::WorkloadEndpoint],
+    ) -> Result<std::collections::BTreeMap<String, weft_api::sync::ServiceState>, ControllerError> {
+        let services = self.store.list(Kind::Service, None)?;
+        if services.is_empty() {
+            return Ok(Default::default());
+        }
+        let pods = self.store.list(Kind::Pod, None)?;
+        let namespaces = self.store.list(Kind::Namespace, None)?;
+        let mut objects = super::service_view::Objects {
+            endpoints: endpoints.iter().collect(),
+            ..Default::default()
+        };
+        for r in services.iter().chain(&pods).chain(&namespaces) {
+            match r {
+                Resource::Service(s) => objects.services.push(s),
+                Resource::Pod(p) => objects.pods.push(p),
+                Resource::Namespace(n) => objects.namespaces.push(n),
+                _ => {}
+            }
+        }
+        Ok(super::service_view::services(&objects))
     }
 
     pub(crate) fn pool_infos(&self) -> Vec<PoolInfo> {
