@@ -22,7 +22,7 @@
 //! negotiated it carries path identifier 1, and [`AdjRibOut::with_add_path_send`] adds the next
 //! paths in decision order with identifiers 2, 3, ... (RFC 7911).
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::sync::Arc;
 use std::time::Duration;
@@ -92,7 +92,20 @@ pub struct AdjRibOut {
     /// NEXT_HOP self for IPv6 and VPNv6 routes on an IPv4 session; `None`: the IPv4-mapped
     /// session address.
     ipv6_next_hop: Option<Ipv6Addr>,
+    /// Routes advertised (best paths) per family, kept as they change.
+    sent: HashMap<Family, usize>,
+    /// The attributes as sent, by the received attributes they come from (the allocation every
+    /// path of one UPDATE shares) and what else they depend on: every route of one received
+    /// UPDATE goes out with one shared allocation, computed once.
+    exported: HashMap<ExportSource, (Arc<PathAttributes>, Option<Arc<PathAttributes>>)>,
 }
+
+/// What the attributes sent for a path depend on besides this peer: the received attributes'
+/// allocation, the kind of peer the path came from and its router id.
+type ExportSource = (usize, PeerKind, Ipv4Addr);
+
+/// Past this many cached attribute sets, those no path uses any more are forgotten.
+const EXPORT_CACHE_PRUNE: usize = 4096;
 
 impl AdjRibOut {
     pub fn new(config: OutPeerConfig) -> AdjRibOut {
@@ -108,6 +121,8 @@ impl AdjRibOut {
             extra_advertised: BTreeMap::new(),
             extra_pending: BTreeMap::new(),
             ipv6_next_hop: None,
+            sent: HashMap::new(),
+            exported: HashMap::new(),
         }
     }
 
@@ -192,6 +207,7 @@ impl AdjRibOut {
     /// The same Adj-RIB-Out with an export policy, before anything is queued.
     pub fn with_export_policy(mut self, policy: Option<Policy>) -> AdjRibOut {
         self.policy = policy;
+        self.exported.clear();
         self
     }
 
@@ -203,6 +219,7 @@ impl AdjRibOut {
     /// withdrawn, routes it now accepts or changes are announced.
     pub fn set_export_policy(&mut self, policy: Option<Policy>, rib: &Rib) {
         self.policy = policy;
+        self.exported.clear();
         let keys: BTreeSet<RouteKey> = rib
             .best_paths()
             .map(|(k, _)| k.clone())
@@ -260,6 +277,11 @@ impl AdjRibOut {
         self.advertised.len()
     }
 
+    /// How many routes of `family` the peer was sent (best paths, without ADD-PATH extras).
+    pub fn sent_count(&self, family: Family) -> usize {
+        self.sent.get(&family).copied().unwrap_or(0)
+    }
+
     pub fn has_pending(&self) -> bool {
         !self.pending.is_empty() || !self.end_of_rib.is_empty() || !self.extra_pending.is_empty()
     }
@@ -284,24 +306,23 @@ impl AdjRibOut {
         }
         let pending = std::mem::take(&mut self.pending);
         let mut withdrawn: BTreeMap<Family, Vec<Nlri>> = BTreeMap::new();
-        let mut groups: Vec<(Family, Arc<PathAttributes>, NextHop, Vec<Nlri>)> = Vec::new();
+        let mut groups = Groups::default();
         for (key, change) in pending {
+            let family = key.family();
             match change {
                 None => {
                     if let Some(old) = self.advertised.remove(&key) {
-                        withdrawn.entry(key.family()).or_default().push(old.nlri);
+                        withdrawn.entry(family).or_default().push(old.nlri);
+                        if let Some(n) = self.sent.get_mut(&family) {
+                            *n = n.saturating_sub(1);
+                        }
                     }
                 }
                 Some(out) => {
-                    let family = key.family();
-                    match groups
-                        .iter_mut()
-                        .find(|(f, a, h, _)| *f == family && *h == out.next_hop && **a == *out.attributes)
-                    {
-                        Some((_, _, _, nlri)) => nlri.push(out.nlri.clone()),
-                        None => groups.push((family, out.attributes.clone(), out.next_hop, vec![out.nlri.clone()])),
+                    groups.add(family, &out);
+                    if self.advertised.insert(key, out).is_none() {
+                        *self.sent.entry(family).or_default() += 1;
                     }
-                    self.advertised.insert(key, out);
                 }
             }
         }
@@ -314,13 +335,7 @@ impl AdjRibOut {
                     }
                 }
                 Some(out) => {
-                    match groups
-                        .iter_mut()
-                        .find(|(f, a, h, _)| *f == family && *h == out.next_hop && **a == *out.attributes)
-                    {
-                        Some((_, _, _, nlri)) => nlri.push(out.nlri.clone()),
-                        None => groups.push((family, out.attributes.clone(), out.next_hop, vec![out.nlri.clone()])),
-                    }
+                    groups.add(family, &out);
                     self.extra_advertised.insert((key, id), out);
                 }
             }
@@ -328,10 +343,15 @@ impl AdjRibOut {
         let caps = self.config.caps.clone();
         let mut updates = Vec::new();
         for (family, nlri) in withdrawn {
-            push_fitting(withdrawal(family, nlri), &caps, &mut updates)?;
+            for chunk in chunks(nlri, &withdrawal(family, Vec::new()), &caps)? {
+                push_fitting(withdrawal(family, chunk), &caps, &mut updates)?;
+            }
         }
-        for (family, attributes, next_hop, nlri) in groups {
-            push_fitting(announcement(family, &attributes, next_hop, nlri), &caps, &mut updates)?;
+        for (family, attributes, next_hop, nlri) in groups.list {
+            let empty = announcement(family, &attributes, next_hop, Vec::new());
+            for chunk in chunks(nlri, &empty, &caps)? {
+                push_fitting(announcement(family, &attributes, next_hop, chunk), &caps, &mut updates)?;
+            }
         }
         updates.extend(std::mem::take(&mut self.end_of_rib).into_iter().map(Update::end_of_rib));
         self.last_sent = Some(now);
@@ -340,7 +360,7 @@ impl AdjRibOut {
 
     /// Queues the change for `key` whose best path is now `best`.
     fn consider(&mut self, key: &RouteKey, best: Option<&Path>) {
-        let desired = best.and_then(|p| self.export(key, p));
+        let desired = best.and_then(|p| self.export_shared(key, p));
         if desired.as_ref() == self.advertised.get(key) {
             // Already what the peer has (nothing, for a path it must not get).
             self.pending.remove(key);
@@ -351,6 +371,48 @@ impl AdjRibOut {
 
     /// The route as this peer gets it, or `None` when it must not get it.
     pub fn export(&self, key: &RouteKey, path: &Path) -> Option<Outgoing> {
+        let next_hop = self.export_next_hop(key, path)?;
+        let attributes = Arc::new(self.export_attributes(path)?);
+        Some(self.outgoing(key, path, attributes, next_hop))
+    }
+
+    /// [`AdjRibOut::export`] with the attributes shared by every route whose received attributes
+    /// were one allocation.
+    fn export_shared(&mut self, key: &RouteKey, path: &Path) -> Option<Outgoing> {
+        let next_hop = self.export_next_hop(key, path)?;
+        let source = (
+            Arc::as_ptr(&path.attributes) as usize,
+            path.peer_info.kind,
+            path.peer_info.router_id,
+        );
+        let attributes = match self.exported.get(&source) {
+            Some((_, sent)) => sent.clone()?,
+            None => {
+                if self.exported.len() >= EXPORT_CACHE_PRUNE {
+                    // The cache holds each source allocation: one only it holds is gone.
+                    self.exported.retain(|_, (from, _)| Arc::strong_count(from) > 1);
+                }
+                let sent = self.export_attributes(path).map(Arc::new);
+                self.exported.insert(source, (path.attributes.clone(), sent.clone()));
+                sent?
+            }
+        };
+        Some(self.outgoing(key, path, attributes, next_hop))
+    }
+
+    fn outgoing(&self, key: &RouteKey, path: &Path, attributes: Arc<PathAttributes>, next_hop: NextHop) -> Outgoing {
+        let family = key.family();
+        let path_id = self.config.caps.add_path(family).then_some(1);
+        Outgoing {
+            nlri: with_path_id(&path.nlri, path_id),
+            attributes,
+            next_hop: next_hop_for(family, next_hop),
+        }
+    }
+
+    /// Whether this peer may get the path (RFC 4271 §9.2, RFC 4456 §6, RFC 4684), and its next
+    /// hop when it may.
+    fn export_next_hop(&self, key: &RouteKey, path: &Path) -> Option<NextHop> {
         let c = &self.config;
         let family = key.family();
         if path.peer == c.peer || !c.families.contains(&family) {
@@ -367,24 +429,13 @@ impl AdjRibOut {
         if reflect && (c.cluster_id.is_none() || !(path.peer_info.rr_client || c.info.rr_client)) {
             return None;
         }
-        let mut a = path.attributes.for_propagation();
-        a.next_hop = None;
-        a.mp_reach = None;
-        a.mp_unreach = None;
         let own_hop = match (self.ipv6_next_hop, c.local_address) {
             (Some(v6), IpAddr::V4(_)) if matches!(family, Family::Ipv6Unicast | Family::Vpnv6) => {
                 NextHop::new(IpAddr::V6(v6))
             }
             _ => NextHop::new(c.local_address),
         };
-        let next_hop = if to_ebgp {
-            a.local_pref = None;
-            if path.peer_info.kind != PeerKind::Local {
-                a.med = None;
-            }
-            a.originator_id = None;
-            a.cluster_list.clear();
-            a.as_path = Some(prepend(a.as_path.take().unwrap_or_default(), c.local_as));
+        Some(if to_ebgp {
             match path.next_hop {
                 // A third-party next hop (RFC 4271 §5.1.3): a controller originates VPN and EVPN
                 // routes for the nodes that forward (RFC 9136 §3: the NVE's VTEP); it is not on
@@ -393,6 +444,32 @@ impl AdjRibOut {
                 _ => own_hop,
             }
         } else {
+            match path.next_hop {
+                Some(h) if path.peer_info.kind != PeerKind::Local || !h.address.is_unspecified() => h,
+                _ => own_hop,
+            }
+        })
+    }
+
+    /// The path's attributes as this peer gets them (the export policy applied), `None` when the
+    /// policy rejects them. Depends on the path's attributes, peer kind and router id only.
+    fn export_attributes(&self, path: &Path) -> Option<PathAttributes> {
+        let c = &self.config;
+        let to_ebgp = c.info.kind == PeerKind::Ebgp;
+        let reflect = path.peer_info.kind == PeerKind::Ibgp && !to_ebgp;
+        let mut a = path.attributes.for_propagation();
+        a.next_hop = None;
+        a.mp_reach = None;
+        a.mp_unreach = None;
+        if to_ebgp {
+            a.local_pref = None;
+            if path.peer_info.kind != PeerKind::Local {
+                a.med = None;
+            }
+            a.originator_id = None;
+            a.cluster_list.clear();
+            a.as_path = Some(prepend(a.as_path.take().unwrap_or_default(), c.local_as));
+        } else {
             a.local_pref = Some(a.local_pref.unwrap_or(c.default_local_pref));
             if reflect {
                 a.originator_id = Some(a.originator_id.unwrap_or(path.peer_info.router_id));
@@ -400,11 +477,7 @@ impl AdjRibOut {
                     a.cluster_list.insert(0, cluster);
                 }
             }
-            match path.next_hop {
-                Some(h) if path.peer_info.kind != PeerKind::Local || !h.address.is_unspecified() => h,
-                _ => own_hop,
-            }
-        };
+        }
         if a.as_path.is_none() {
             a.as_path = Some(AsPath::default());
         }
@@ -420,13 +493,85 @@ impl AdjRibOut {
         {
             return None;
         }
-        let path_id = c.caps.add_path(family).then_some(1);
-        Some(Outgoing {
-            nlri: with_path_id(&path.nlri, path_id),
-            attributes: Arc::new(a),
-            next_hop: next_hop_for(family, next_hop),
-        })
+        Some(a)
     }
+}
+
+/// Announcements grouped by family, attributes and next hop, in the order first seen; found by
+/// the attributes' allocation (shared by the routes of one received UPDATE), then by value.
+#[derive(Default)]
+struct Groups {
+    list: Vec<(Family, Arc<PathAttributes>, NextHop, Vec<Nlri>)>,
+    by_source: HashMap<(Family, usize, NextHop), usize>,
+}
+
+impl Groups {
+    fn add(&mut self, family: Family, out: &Outgoing) {
+        let id = (family, Arc::as_ptr(&out.attributes) as usize, out.next_hop);
+        if let Some(&i) = self.by_source.get(&id)
+            && let Some(g) = self.list.get_mut(i)
+        {
+            g.3.push(out.nlri.clone());
+            return;
+        }
+        let same = self
+            .list
+            .iter()
+            .position(|(f, a, h, _)| *f == family && *h == out.next_hop && **a == *out.attributes);
+        let i = match same {
+            Some(i) => i,
+            None => {
+                self.list
+                    .push((family, out.attributes.clone(), out.next_hop, Vec::new()));
+                self.list.len() - 1
+            }
+        };
+        self.by_source.insert(id, i);
+        if let Some(g) = self.list.get_mut(i) {
+            g.3.push(out.nlri.clone());
+        }
+    }
+}
+
+/// The octets one NLRI takes on the wire, where that is simple to know (prefixes and VPN
+/// prefixes); `None` for the rest.
+fn nlri_len(n: &Nlri) -> Option<usize> {
+    let id = |p: Option<u32>| if p.is_some() { 4 } else { 0 };
+    let bits = |net: &ipnet::IpNet| usize::from(net.prefix_len()).div_ceil(8);
+    match n {
+        Nlri::Prefix(p) => Some(id(p.path_id) + 1 + bits(&p.net)),
+        Nlri::Vpn(v) => Some(id(v.path_id) + 1 + 3 * v.labels.len() + 8 + bits(&v.net)),
+        _ => None,
+    }
+}
+
+/// Splits `nlri` into the pieces that fit one message each beside what `empty` (the UPDATE
+/// without them) takes, from the wire size of each NLRI, so that a large group is encoded once
+/// instead of halved again and again; NLRI of unknown size go in one piece ([`push_fitting`]
+/// halves that).
+fn chunks(nlri: Vec<Nlri>, empty: &Update, caps: &SessionCaps) -> Result<Vec<Vec<Nlri>>, EncodeError> {
+    if nlri.iter().any(|n| nlri_len(n).is_none()) {
+        return Ok(vec![nlri]);
+    }
+    let base = Message::Update(empty.clone()).encode(caps)?.len();
+    // Room for the NLRI, less 2 octets in case an attribute length grows to two octets.
+    let room = caps.max_message_len().saturating_sub(base + 2);
+    let mut out = Vec::new();
+    let mut current = Vec::new();
+    let mut used = 0;
+    for n in nlri {
+        let len = nlri_len(&n).unwrap_or(0);
+        if used + len > room && !current.is_empty() {
+            out.push(std::mem::take(&mut current));
+            used = 0;
+        }
+        used += len;
+        current.push(n);
+    }
+    if !current.is_empty() {
+        out.push(current);
+    }
+    Ok(out)
 }
 
 /// An IPv4 next hop for an IPv6 family (IPv6 or VPNv6 routes over an IPv4 session) as the

@@ -66,6 +66,10 @@ pub fn compare(a: &Path, b: &Path, ctx: &DecisionConfig) -> Ordering {
 
 /// The best path (RFC 4271 §9.1.2.2): each step removes every path some remaining path beats.
 pub fn best<'a>(paths: &'a [Path], ctx: &DecisionConfig) -> Option<&'a Path> {
+    if paths.len() <= 1 {
+        // Most destinations have one path: nothing to compare, nothing to allocate.
+        return paths.first();
+    }
     let mut left: Vec<&Path> = paths.iter().collect();
     for rule in RULES {
         if left.len() <= 1 {

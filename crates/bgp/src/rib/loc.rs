@@ -4,7 +4,7 @@
 //! Every mutation returns the [`BestChange`]s it caused, one per key whose best path changed,
 //! so that whoever exports routes (to VRFs, peers, the data plane) reacts to changes only.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::net::Ipv4Addr;
 use std::sync::Arc;
 
@@ -51,7 +51,14 @@ pub struct BestChange {
 #[derive(Debug, Clone, Default)]
 struct Entry {
     paths: Vec<Path>,
-    best: Option<Path>,
+    /// The best path's index in `paths` (not a copy: one path per route is most of the memory).
+    best: Option<usize>,
+}
+
+impl Entry {
+    fn best(&self) -> Option<&Path> {
+        self.best.and_then(|i| self.paths.get(i))
+    }
 }
 
 /// Adj-RIB-In and Loc-RIB of one speaker.
@@ -66,6 +73,8 @@ pub struct Rib {
     /// Keys whose paths changed (any path, not only the best), once asked for
     /// ([`Rib::track_path_changes`]): what ADD-PATH senders need (RFC 7911).
     path_changes: Option<BTreeSet<RouteKey>>,
+    /// Best paths per peer and family, kept as they change (for status, without a scan).
+    best_counts: HashMap<(PeerId, Family), usize>,
 }
 
 #[derive(Debug, Clone)]
@@ -92,6 +101,7 @@ impl Rib {
             peers,
             import: BTreeMap::new(),
             path_changes: None,
+            best_counts: HashMap::new(),
         }
     }
 
@@ -262,11 +272,10 @@ impl Rib {
             i.received.mark_stale(families);
         }
         for (key, path_id) in self.adj_in.paths_of(peer, Some(families)) {
-            if let Some(e) = self.entries.get_mut(&key) {
-                if let Some(p) = e.paths.iter_mut().find(|p| p.peer == peer && p.path_id == path_id) {
-                    p.stale = true;
-                }
-                refresh_best_copy(e);
+            if let Some(e) = self.entries.get_mut(&key)
+                && let Some(p) = e.paths.iter_mut().find(|p| p.peer == peer && p.path_id == path_id)
+            {
+                p.stale = true;
             }
         }
     }
@@ -297,7 +306,7 @@ impl Rib {
     }
 
     pub fn best(&self, key: &RouteKey) -> Option<&Path> {
-        self.entries.get(key).and_then(|e| e.best.as_ref())
+        self.entries.get(key).and_then(Entry::best)
     }
 
     /// Every path to `key`, in no particular order.
@@ -321,7 +330,7 @@ impl Rib {
 
     /// Every key with its best path, in key order.
     pub fn best_paths(&self) -> impl Iterator<Item = (&RouteKey, &Path)> {
-        self.entries.iter().filter_map(|(k, e)| e.best.as_ref().map(|b| (k, b)))
+        self.entries.iter().filter_map(|(k, e)| e.best().map(|b| (k, b)))
     }
 
     /// The paths `peer` sent of `family` (its Adj-RIB-In of that family).
@@ -340,6 +349,16 @@ impl Rib {
     /// How many paths `peer` has in the RIB.
     pub fn path_count(&self, peer: PeerId) -> usize {
         self.adj_in.count(peer)
+    }
+
+    /// How many paths of `family` from `peer` are in the Loc-RIB (after its import policy).
+    pub fn accepted_count(&self, peer: PeerId, family: Family) -> usize {
+        self.adj_in.count_of(peer, family)
+    }
+
+    /// How many destinations of `family` have their best path from `peer`.
+    pub fn best_count(&self, peer: PeerId, family: Family) -> usize {
+        self.best_counts.get(&(peer, family)).copied().unwrap_or(0)
     }
 
     /// Sets (or with `None` removes) the import policy of `peer` and applies it at once to
@@ -396,7 +415,7 @@ impl Rib {
     pub fn received_count(&self, peer: PeerId, family: Family) -> usize {
         match self.import.get(&peer) {
             Some(i) => i.received.count(family),
-            None => self.adj_in.paths_of(peer, Some(&[family])).len(),
+            None => self.adj_in.count_of(peer, family),
         }
     }
 
@@ -464,11 +483,21 @@ impl Rib {
         for (key, old_best) in touched.0 {
             let new_best = match self.entries.get_mut(&key) {
                 Some(e) => {
-                    e.best = decision::best(&e.paths, &ctx).cloned();
-                    e.best.clone()
+                    e.best =
+                        decision::best(&e.paths, &ctx).and_then(|b| e.paths.iter().position(|p| std::ptr::eq(p, b)));
+                    e.best().cloned()
                 }
                 None => None,
             };
+            let family = key.family();
+            if let Some(o) = &old_best
+                && let Some(n) = self.best_counts.get_mut(&(o.peer, family))
+            {
+                *n = n.saturating_sub(1);
+            }
+            if let Some(b) = &new_best {
+                *self.best_counts.entry((b.peer, family)).or_default() += 1;
+            }
             if self.entries.get(&key).is_some_and(|e| e.paths.is_empty()) {
                 self.entries.remove(&key);
             }
@@ -486,16 +515,5 @@ impl Rib {
             }
         }
         out
-    }
-}
-
-fn refresh_best_copy(e: &mut Entry) {
-    if let Some(best) = &e.best
-        && let Some(p) = e
-            .paths
-            .iter()
-            .find(|p| p.peer == best.peer && p.path_id == best.path_id)
-    {
-        e.best = Some(p.clone());
     }
 }
