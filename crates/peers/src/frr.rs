@@ -9,9 +9,16 @@
 //! - Sessions use `timers connect 5` (the default retry is 120 s), `advertisement-interval 0`,
 //!   `no bgp ebgp-requires-policy` (otherwise eBGP routes are dropped without a policy) and
 //!   `no bgp network import-check` (so `network` statements need no IGP route).
-//! - Originating: IPv4/IPv6 unicast with `network P route-map M`, VPNv4 without a VRF with
-//!   `network P rd RD label L route-map M` under `address-family ipv4 vpn`; the route-map sets
-//!   communities and route targets. EVPN type 5 needs a VRF with an L3VNI (not done here).
+//! - Originating: IPv4/IPv6 unicast with `network P route-map M`, VPNv4/VPNv6 without a VRF
+//!   with `network P rd RD label L route-map M` under `address-family ipv4|ipv6 vpn`; the
+//!   route-map sets communities, large communities, MED, local-pref and route targets.
+//! - EVPN type 5 without a VRF: a static `network P rd RD ethtag 0 label L esi 0 gwip 0
+//!   routermac MAC` under `address-family l2vpn evpn`. FRR 8.4 encodes L as an MPLS label
+//!   (L << 4 | bottom of stack, its own `show` then says "VNI" of that raw value), sends no
+//!   encapsulation extended community, uses its IPv6 address as next hop when it has one, and
+//!   ignores a route-map there: the other attributes are set by an outbound route-map
+//!   (`WEFT-EVPN-OUT`) matching every type-5 route, so all of them get the attributes of the
+//!   last one announced.
 //! - Never `write memory` from this vtysh: it would write /etc/frr.
 //! - FRR creates /var/tmp/frr (an empty, shared crash-log directory) the first time it runs.
 
@@ -32,6 +39,8 @@ use crate::{
 
 const FRR_LIB: &str = "/usr/lib/frr";
 const VTYSH_TIMEOUT: Duration = Duration::from_secs(20);
+/// The outbound route-map carrying the attributes of announced EVPN routes.
+const EVPN_OUT: &str = "WEFT-EVPN-OUT";
 
 pub struct Frr {
     netns: String,
@@ -245,15 +254,73 @@ impl Frr {
                 };
                 Ok(format!("network {} rd {rd} label {label}", route.prefix))
             }
-            Family::Evpn => Err(Error::Unsupported {
-                peer: "FRR",
-                what: "originate EVPN type-5 routes without a VRF with an L3VNI".into(),
-            }),
+            Family::Evpn => {
+                let (Some(rd), Some(label)) = (route.rd, route.label) else {
+                    return Err(Error::Config(format!(
+                        "EVPN route {} needs an RD and a label",
+                        route.key()
+                    )));
+                };
+                let gw = if route.prefix.addr().is_ipv4() { "0.0.0.0" } else { "::" };
+                let mac = route.router_mac().unwrap_or(crate::Mac([0; 6]));
+                Ok(format!(
+                    "network {} rd {rd} ethtag 0 label {label} esi 00:00:00:00:00:00:00:00:00:00 gwip {gw} routermac {mac}",
+                    route.prefix
+                ))
+            }
             Family::Rtc => Err(Error::Unsupported {
                 peer: "FRR",
                 what: "do RT constraint".into(),
             }),
         }
+    }
+
+    /// The route-map `set` clauses for a route's attributes (the router MAC of an EVPN route
+    /// goes in its network statement instead).
+    fn set_lines(route: &Route) -> Result<Vec<String>> {
+        let mut lines = Vec::new();
+        if !route.communities.is_empty() {
+            let cs: Vec<String> = route.communities.iter().map(|c| c.to_string()).collect();
+            lines.push(format!("set community {}", cs.join(" ")));
+        }
+        if !route.large_communities.is_empty() {
+            let cs: Vec<String> = route.large_communities.iter().map(|c| c.to_string()).collect();
+            lines.push(format!("set large-community {}", cs.join(" ")));
+        }
+        if let Some(med) = route.med {
+            lines.push(format!("set metric {med}"));
+        }
+        if let Some(lp) = route.local_pref {
+            lines.push(format!("set local-preference {lp}"));
+        }
+        let mut rts = Vec::new();
+        for c in &route.ext_communities {
+            match c {
+                ExtCommunity::RouteTarget(rt) => rts.push(rt.to_string()),
+                ExtCommunity::RouterMac(_) if route.family == Family::Evpn => {}
+                other => {
+                    return Err(Error::Unsupported {
+                        peer: "FRR",
+                        what: format!("set the extended community {other} on a network statement"),
+                    });
+                }
+            }
+        }
+        if !rts.is_empty() {
+            lines.push(format!("set extcommunity rt {}", rts.join(" ")));
+        }
+        match (route.next_hop, route.family) {
+            (None, _) => {}
+            (Some(IpAddr::V4(nh)), Family::Ipv4Unicast) => lines.push(format!("set ip next-hop {nh}")),
+            (Some(IpAddr::V6(nh)), Family::Ipv6Unicast) => lines.push(format!("set ipv6 next-hop global {nh}")),
+            (Some(nh), _) => {
+                return Err(Error::Unsupported {
+                    peer: "FRR",
+                    what: format!("set next hop {nh} on {}", route.key()),
+                });
+            }
+        }
+        Ok(lines)
     }
 
     fn received_prefixes(&self, family: Family) -> Result<Vec<Route>> {
@@ -462,48 +529,38 @@ impl Peer for Frr {
                 what: "send raw attributes".into(),
             });
         }
+        let sets = Frr::set_lines(route)?;
+        if route.family == Family::Evpn {
+            // FRR 8.4 ignores the route-map of a static EVPN network, and its route-maps match
+            // no single type-5 route (prefix-lists and `match evpn vni` do not match them, `match
+            // evpn rd` is refused by its YANG model): the attributes go on in an outbound
+            // route-map of every EVPN neighbor matching all type-5 routes, replaced by each
+            // announcement.
+            let _ = self.configure(&[format!("no route-map {EVPN_OUT} permit 10")]);
+            let mut lines = vec![
+                format!("route-map {EVPN_OUT} permit 10"),
+                "match evpn route-type prefix".to_string(),
+            ];
+            lines.extend(sets);
+            lines.push("exit".into());
+            lines.push(format!("route-map {EVPN_OUT} permit 65535"));
+            lines.push("exit".into());
+            lines.push(format!("router bgp {}", self.spec.local_as));
+            lines.push("address-family l2vpn evpn".into());
+            for n in self
+                .spec
+                .neighbors
+                .iter()
+                .filter(|n| n.families.contains(&Family::Evpn))
+            {
+                lines.push(format!("neighbor {} route-map {EVPN_OUT} out", n.address));
+            }
+            lines.push(network);
+            return self.configure(&lines);
+        }
         let name = Frr::route_map_name(route);
         let mut lines = vec![format!("route-map {name} permit 10")];
-        if !route.communities.is_empty() {
-            let cs: Vec<String> = route.communities.iter().map(|c| c.to_string()).collect();
-            lines.push(format!("set community {}", cs.join(" ")));
-        }
-        if !route.large_communities.is_empty() {
-            let cs: Vec<String> = route.large_communities.iter().map(|c| c.to_string()).collect();
-            lines.push(format!("set large-community {}", cs.join(" ")));
-        }
-        if let Some(med) = route.med {
-            lines.push(format!("set metric {med}"));
-        }
-        if let Some(lp) = route.local_pref {
-            lines.push(format!("set local-preference {lp}"));
-        }
-        let mut rts = Vec::new();
-        for c in &route.ext_communities {
-            match c {
-                ExtCommunity::RouteTarget(rt) => rts.push(rt.to_string()),
-                other => {
-                    return Err(Error::Unsupported {
-                        peer: "FRR",
-                        what: format!("set the extended community {other} on a network statement"),
-                    });
-                }
-            }
-        }
-        if !rts.is_empty() {
-            lines.push(format!("set extcommunity rt {}", rts.join(" ")));
-        }
-        match (route.next_hop, route.family) {
-            (None, _) => {}
-            (Some(IpAddr::V4(nh)), Family::Ipv4Unicast) => lines.push(format!("set ip next-hop {nh}")),
-            (Some(IpAddr::V6(nh)), Family::Ipv6Unicast) => lines.push(format!("set ipv6 next-hop global {nh}")),
-            (Some(nh), _) => {
-                return Err(Error::Unsupported {
-                    peer: "FRR",
-                    what: format!("set next hop {nh} on {}", route.key()),
-                });
-            }
-        }
+        lines.extend(sets);
         lines.push("exit".into());
         lines.push(format!("router bgp {}", self.spec.local_as));
         lines.push(format!("address-family {}", afi_safi(route.family)));
@@ -513,6 +570,15 @@ impl Peer for Frr {
 
     fn withdraw(&self, route: &Route) -> Result<()> {
         let network = Frr::network_line(route)?;
+        if route.family == Family::Evpn {
+            // The `no` form takes no router MAC.
+            let network = network.split(" routermac ").next().unwrap_or(&network);
+            return self.configure(&[
+                format!("router bgp {}", self.spec.local_as),
+                "address-family l2vpn evpn".into(),
+                format!("no {network}"),
+            ]);
+        }
         self.configure(&[
             format!("router bgp {}", self.spec.local_as),
             format!("address-family {}", afi_safi(route.family)),

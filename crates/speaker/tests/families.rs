@@ -5,8 +5,11 @@
 //! (`vtysh ... json`, `gobgp -j`, `birdc show route all`). One IPv4 session carries all
 //! families; IPv6 and VPNv6 routes carry IPv6 next hops (the speaker maps an IPv4 one).
 //!
-//! - FRR: IPv4, IPv6, VPNv4, VPNv6 both ways; EVPN type 5 only from Weft (FRR originates type 5
-//!   only from a VRF with an L3VNI, and this kernel has no VRF device; see `interop.rs`).
+//! - FRR: all five both ways. FRR originates EVPN type 5 here without a VRF (this kernel has
+//!   no VRF device), as a static `network ... rd ... label ... routermac ...` in `address-family
+//!   l2vpn evpn`: FRR 8.4 encodes that label as an MPLS label (label << 4 | bottom of stack)
+//!   rather than a 24-bit VNI, sends no encapsulation extended community, and gives its IPv6
+//!   address as next hop (2001:db8::2, over the IPv4 session).
 //! - BIRD 2.0: IPv4, IPv6, VPNv4, VPNv6 both ways (no EVPN in BIRD 2.0).
 //! - GoBGP: all five, EVPN type 5 both ways.
 
@@ -160,10 +163,17 @@ fn theirs(family: Family, kind: weft_peers::PeerKind) -> Route {
         Family::Ipv6Unicast => Route::unicast(v6),
         Family::Vpnv4 => Route::vpn(rd("64512:1"), v4, 200).with_route_target(rd("64512:100")),
         Family::Vpnv6 => Route::vpn(rd("64512:1"), v6, 201).with_route_target(rd("64512:100")),
-        Family::Evpn => Route::evpn_prefix(rd("64512:2"), net("198.51.100.0/24"), 10200)
-            .with_route_target(rd("64512:200"))
-            .with_router_mac(Mac(THEIR_MAC))
-            .with_encapsulation(ENCAP_VXLAN),
+        Family::Evpn => {
+            let r = Route::evpn_prefix(rd("64512:2"), net("198.51.100.0/24"), 10200)
+                .with_route_target(rd("64512:200"))
+                .with_router_mac(Mac(THEIR_MAC));
+            // FRR's static type-5 route cannot carry the encapsulation.
+            if kind == weft_peers::PeerKind::Frr {
+                r
+            } else {
+                r.with_encapsulation(ENCAP_VXLAN)
+            }
+        }
         Family::Rtc => unreachable!(),
     };
     // BIRD 2.0 keeps a VPN label only with a third-party next hop (see weft_peers::bird).
@@ -180,7 +190,8 @@ fn theirs(family: Family, kind: weft_peers::PeerKind) -> Route {
 /// Checks the daemon's route as Weft holds it.
 /// `sends_med`: BIRD sends a MED over eBGP only when its export filter sets it (its static
 /// routes' `bgp_med` is removed on eBGP export); the iBGP test checks BIRD's MED.
-fn check_received(e: &weft_speaker::RouteEntry, sent: &Route, peer: &Node, sends_med: bool) {
+fn check_received(e: &weft_speaker::RouteEntry, sent: &Route, peer: &Node, kind: weft_peers::PeerKind) {
+    let sends_med = kind != weft_peers::PeerKind::Bird;
     let a = &e.path.attributes;
     assert_eq!(e.as_path(), vec![PEER_AS], "{e:?}");
     assert_eq!(e.from, Some(peer.v4()), "{e:?}");
@@ -203,6 +214,10 @@ fn check_received(e: &weft_speaker::RouteEntry, sent: &Route, peer: &Node, sends
     let nh = e.next_hop().expect("a next hop");
     match sent.next_hop {
         Some(third_party) => assert_eq!(nh, third_party, "{e:?}"),
+        // FRR's static EVPN route: its IPv6 address, see the module's comment.
+        None if sent.family == Family::Evpn && kind == weft_peers::PeerKind::Frr => {
+            assert_eq!(nh, peer.v6(), "{e:?}")
+        }
         None if sent.prefix.addr().is_ipv4() => assert_eq!(nh, peer.v4(), "{e:?}"),
         // IPv6 routes over the IPv4 session: the daemon's IPv6 address or its IPv4-mapped one.
         None => assert!(
@@ -216,13 +231,18 @@ fn check_received(e: &weft_speaker::RouteEntry, sent: &Route, peer: &Node, sends
             route: EvpnRoute::IpPrefix(p),
             ..
         }) => {
-            assert_eq!(Some(p.label.raw()), sent.label, "VNI: {e:?}");
             let ecs = &e.path.attributes.extended_communities;
             assert!(ecs.contains(&ExtendedCommunity::RouterMac(THEIR_MAC)), "{e:?}");
-            assert!(
-                ecs.contains(&ExtendedCommunity::Encapsulation(tunnel_type::VXLAN)),
-                "{e:?}"
-            );
+            if kind == weft_peers::PeerKind::Frr {
+                // An MPLS label, see the module's comment.
+                assert_eq!(Some(p.label.mpls_label()), sent.label, "label: {e:?}");
+            } else {
+                assert_eq!(Some(p.label.raw()), sent.label, "VNI: {e:?}");
+                assert!(
+                    ecs.contains(&ExtendedCommunity::Encapsulation(tunnel_type::VXLAN)),
+                    "{e:?}"
+                );
+            }
         }
         _ => {}
     }
@@ -300,7 +320,7 @@ fn every_family(
         let e = weft
             .wait_route(bgp_family(r.family), &their_key(r), true)
             .expect("present");
-        check_received(&e, r, b, kind != weft_peers::PeerKind::Bird);
+        check_received(&e, r, b, kind);
     }
 
     // Withdrawals, both ways.
@@ -327,8 +347,14 @@ fn every_family(
 fn frr_every_family_with_attributes() {
     every_family(
         "wspf-frr",
-        &[Family::Ipv4Unicast, Family::Ipv6Unicast, Family::Vpnv4, Family::Vpnv6],
-        &[Family::Evpn],
+        &[
+            Family::Ipv4Unicast,
+            Family::Ipv6Unicast,
+            Family::Vpnv4,
+            Family::Vpnv6,
+            Family::Evpn,
+        ],
+        &[],
         |ns, spec| Box::new(Frr::start(ns, spec).expect("FRR starts")),
     );
 }
