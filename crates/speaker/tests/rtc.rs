@@ -1,7 +1,7 @@
 //! Route target constraint (RFC 4684) with GoBGP: GoBGP advertises RT membership NLRI for the
-//! import route targets of its VRFs; Weft sends it only the VPN routes carrying one of them
-//! (§3.2), and a membership change (a VRF added or removed) changes what Weft sends. GoBGP's
-//! view is `gobgp global rib -a vpnv4 -j`.
+//! import route targets of its VRFs; Weft sends it only the VPNv4 and EVPN type 5 routes
+//! carrying one of them (§3.2), and a membership change (a VRF added or removed) changes what
+//! Weft sends. GoBGP's view is `gobgp global rib -a vpnv4|evpn -j`.
 //!
 //! FRR 8.4 and BIRD 2.0 have no RT constraint (no SAFI 132), so only GoBGP is tested.
 
@@ -46,7 +46,11 @@ fn rt_bytes(asn: u16, value: u32) -> [u8; 8] {
 fn gobgp_gets_only_the_vpn_routes_of_the_route_targets_it_imports() {
     let pnet = PeerNet::pair("wsprtc-gobgp");
     let (a, b) = (pnet.node(0), pnet.node(1));
-    let gobgp = Gobgp::start(&b.netns, &peer_spec(b, a.v4(), &[Family::Vpnv4, Family::Rtc])).expect("GoBGP starts");
+    let gobgp = Gobgp::start(
+        &b.netns,
+        &peer_spec(b, a.v4(), &[Family::Vpnv4, Family::Evpn, Family::Rtc]),
+    )
+    .expect("GoBGP starts");
     // GoBGP's VRF red imports 64511:100: its membership.
     gobgp
         .cli(&[
@@ -63,7 +67,11 @@ fn gobgp_gets_only_the_vpn_routes_of_the_route_targets_it_imports() {
         ])
         .expect("vrf red");
     let weft = Weft::start(a);
-    weft.add_peer(settings(a, b.v4(), &[BgpFamily::Vpnv4, BgpFamily::RtConstraint]));
+    weft.add_peer(settings(
+        a,
+        b.v4(),
+        &[BgpFamily::Vpnv4, BgpFamily::L2vpnEvpn, BgpFamily::RtConstraint],
+    ));
     weft.wait_established(b.v4(), ESTABLISH);
     gobgp
         .wait_established(a.v4(), ESTABLISH)
@@ -83,7 +91,37 @@ fn gobgp_gets_only_the_vpn_routes_of_the_route_targets_it_imports() {
     weft.rt
         .block_on(weft.handle.announce_vrf(&blue, p_blue, a.v4()))
         .expect("announce blue");
+    // The same route targets on EVPN type 5 routes.
+    let evpn = |name: &str, rd_: &str, rt: &str, vni: u32| {
+        Vrf::new(
+            name,
+            rd_.parse().expect("an RD"),
+            [rt.parse().expect("an RT")],
+            [rt.parse().expect("an RT")],
+            ExportEncoding::Evpn {
+                vni,
+                router_mac: [0x02, 0, 0, 0, 0, 0x01],
+                encapsulation: weft_bgp::attribute::extended_community::tunnel_type::VXLAN,
+            },
+        )
+    };
+    let (red_e, blue_e) = (
+        evpn("red-e", "64511:3", "64511:100", 10100),
+        evpn("blue-e", "64511:4", "64511:200", 10200),
+    );
+    for (v, p) in [(&red_e, p_red), (&blue_e, p_blue)] {
+        weft.rt
+            .block_on(weft.handle.announce_vrf(v, p, a.v4()))
+            .expect("announce EVPN");
+    }
     let has = |routes: &[Route], p, r: &str| find_route(routes, p, Some(rd(r))).is_some();
+    let got = gobgp
+        .wait_for_routes(Family::Evpn, CONVERGE, &|r| has(r, p_red, "64511:3"))
+        .expect("GoBGP gets red's EVPN route");
+    assert!(
+        !has(&got, p_blue, "64511:4"),
+        "blue's EVPN route went out without membership: {got:?}"
+    );
     let got = gobgp
         .wait_for_routes(Family::Vpnv4, CONVERGE, &|r| has(r, p_red, "64511:1"))
         .expect("GoBGP gets red's route");
@@ -98,8 +136,11 @@ fn gobgp_gets_only_the_vpn_routes_of_the_route_targets_it_imports() {
         !has(&got, p_blue, "64511:2"),
         "blue's route went out without membership: {got:?}"
     );
+    let got = gobgp.received_routes(Family::Evpn).expect("GoBGP's routes");
+    assert!(!has(&got, p_blue, "64511:4"), "{got:?}");
     let status = weft.peer(b.v4());
     assert_eq!(status.prefixes[&BgpFamily::Vpnv4].sent, 1, "{status:?}");
+    assert_eq!(status.prefixes[&BgpFamily::L2vpnEvpn].sent, 1, "{status:?}");
 
     // GoBGP imports 64511:200 too: blue's route follows.
     gobgp
@@ -121,6 +162,9 @@ fn gobgp_gets_only_the_vpn_routes_of_the_route_targets_it_imports() {
             has(r, p_blue, "64511:2") && has(r, p_red, "64511:1")
         })
         .expect("GoBGP gets blue's route after joining 64511:200");
+    gobgp
+        .wait_for_routes(Family::Evpn, CONVERGE, &|r| has(r, p_blue, "64511:4"))
+        .expect("GoBGP gets blue's EVPN route after joining 64511:200");
 
     // GoBGP leaves 64511:100: red's route is withdrawn, blue's stays.
     gobgp.cli(&["vrf", "del", "red"]).expect("vrf del red");
@@ -132,5 +176,10 @@ fn gobgp_gets_only_the_vpn_routes_of_the_route_targets_it_imports() {
             !has(r, p_red, "64511:1") && has(r, p_blue, "64511:2")
         })
         .expect("red's route withdrawn once GoBGP left 64511:100");
+    gobgp
+        .wait_for_routes(Family::Evpn, CONVERGE, &|r| {
+            !has(r, p_red, "64511:3") && has(r, p_blue, "64511:4")
+        })
+        .expect("red's EVPN route withdrawn once GoBGP left 64511:100");
     assert_eq!(weft.peer(b.v4()).session.established_transitions, 1);
 }
