@@ -165,3 +165,62 @@ fn networks_joined_by_route_target_carry_endpoints_between_clusters() {
         route(s, &api).is_none()
     });
 }
+
+/// A router that speaks L3VPN but not EVPN (GoBGP with VPNv4 only) gets the cluster's pod routes
+/// as VPNv4: the network's RD and route target, the node as next hop, the VNI in the label and
+/// the VXLAN encapsulation; a pod deleted is withdrawn there.
+#[test]
+fn an_l3vpn_only_router_gets_vpnv4_routes() {
+    use weft_peers::{Family, Gobgp, Neighbor, Peer, PeerSpec};
+    let net = PeerNet::new("fedvpn", 2);
+    let (na, nr) = (net.node(0), net.node(1));
+    let a = Controller::start(&na.netns);
+    setup(
+        &a,
+        "cloud-a",
+        64601,
+        &na.v4().to_string(),
+        ("10.244.0.0/16", "10.96.0.0/16"),
+        100,
+        ("a1", "192.0.2.111", "02:00:00:00:0a:01"),
+    );
+    namespace(&a, "frontend", "shared");
+    let web = endpoint(&a, "frontend", "web", "a1");
+    let router = Gobgp::start(
+        &nr.netns,
+        &PeerSpec::new(65010, nr.ipv4).neighbor(Neighbor::new(na.v4(), 64601, &[Family::Vpnv4])),
+    )
+    .expect("gobgpd");
+    a.apply_yaml(&format!(
+        "apiVersion: weft.io/v1alpha1\nkind: BGPPeer\nmetadata: {{name: router}}\nspec:\n  address: {}\n  asn: 65010\n  families: [ipv4-vpn]\n",
+        nr.v4()
+    ));
+    let prefix: ipnet::IpNet = web.parse().expect("a prefix");
+    let routes = router
+        .wait_for_routes(Family::Vpnv4, Duration::from_secs(60), &|r| {
+            r.iter().any(|r| r.prefix == prefix)
+        })
+        .expect("the router gets the pod's VPNv4 route");
+    let r = routes.iter().find(|r| r.prefix == prefix).expect("the route");
+    assert_eq!(
+        r.next_hop.map(|h| h.to_string()).as_deref(),
+        Some("192.0.2.111"),
+        "{r:?}"
+    );
+    assert_eq!(
+        r.rd.map(|d| d.to_string()).as_deref(),
+        Some(format!("{}:100", na.v4()).as_str()),
+        "{r:?}"
+    );
+    let ecs: Vec<String> = r.ext_communities.iter().map(|c| format!("{c:?}")).collect();
+    assert!(
+        ecs.iter().any(|c| c.contains("RouteTarget") && c.contains("65000")),
+        "{ecs:?}"
+    );
+    assert!(ecs.iter().any(|c| c.contains("Encapsulation(8)")), "{ecs:?}");
+    a.rt.block_on(a.client.delete(Kind::WorkloadEndpoint, Some("frontend"), "web", None))
+        .expect("delete");
+    router
+        .wait_for_routes(Family::Vpnv4, CONVERGE, &|r| !r.iter().any(|r| r.prefix == prefix))
+        .expect("the route is withdrawn at the router");
+}

@@ -8,6 +8,7 @@ use std::net::{IpAddr, Ipv4Addr};
 use ipnet::IpNet;
 use weft_api::{Node, WorkloadEndpoint};
 use weft_bgp::fsm::Time;
+use weft_bgp::nlri::{Evpn, EvpnRoute, Label, Nlri, VpnPrefix};
 use weft_bgp::rib::{Path, RouteKey};
 
 use super::routing::VnRouting;
@@ -91,6 +92,32 @@ pub fn service_routes(
         }
     }
     out
+}
+
+/// The VPNv4/VPNv6 twin of an exported EVPN IP prefix route, for peers that speak L3VPN only
+/// (RFC 4364 §4.3.2, RFC 4659): same RD, prefix, next hop and extended communities (route
+/// targets, router's MAC, VXLAN encapsulation, RFC 9012 §4.1), the VNI as the MPLS label with
+/// the bottom-of-stack bit (RFC 8277 §2: L3VPN parsers read labels up to that bit), so VNIs up
+/// to 2^20 - 1 only.
+pub fn vpn_twin(path: &Path) -> Option<(RouteKey, Path)> {
+    let Nlri::Evpn(Evpn {
+        route: EvpnRoute::IpPrefix(r),
+        ..
+    }) = &path.nlri
+    else {
+        return None;
+    };
+    let label = Label::mpls(r.label.raw(), true)?;
+    let nlri = Nlri::Vpn(VpnPrefix::new(label, r.rd, r.prefix));
+    let mut twin = path.clone();
+    twin.nlri = nlri;
+    Some((
+        RouteKey::Vpn {
+            rd: r.rd,
+            net: r.prefix,
+        },
+        twin,
+    ))
 }
 
 #[cfg(test)]

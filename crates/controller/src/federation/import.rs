@@ -28,7 +28,12 @@ pub fn remote_route(network: &VnRouting, route: &VrfRoute) -> Result<RemoteRoute
     if let Some(reason) = refusal(network, route) {
         return Err(reason);
     }
-    let Some(vni) = route.vni else {
+    // An L3VPN route with the VXLAN encapsulation carries the VNI as its MPLS label.
+    let vpn_vni = route
+        .label
+        .filter(|_| route.encapsulation == Some(weft_bgp::attribute::tunnel_type::VXLAN))
+        .map(|l| l.mpls_label());
+    let Some(vni) = route.vni.or(vpn_vni) else {
         return Err(format!(
             "{} from {}: not an EVPN route with VXLAN encapsulation (no VNI); Weft's nodes forward over VXLAN only",
             route.prefix, route.source

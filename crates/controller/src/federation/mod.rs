@@ -55,6 +55,7 @@ fn relevant(kind: Kind) -> bool {
             | Kind::Service
             | Kind::Pod
             | Kind::Namespace
+            | Kind::BGPPeer
     )
 }
 
@@ -211,15 +212,25 @@ impl Federation {
         let Some(speaker) = self.speaker.clone() else {
             return true;
         };
-        let (Some(clusters), Some(vns), Some(nodes), Some(weps), Some(services)) = (
+        let (Some(clusters), Some(vns), Some(nodes), Some(weps), Some(services), Some(peers)) = (
             list(handle, Kind::Cluster).await,
             list(handle, Kind::VirtualNetwork).await,
             list(handle, Kind::Node).await,
             list(handle, Kind::WorkloadEndpoint).await,
             list(handle, Kind::Service).await,
+            list(handle, Kind::BGPPeer).await,
         ) else {
             return false;
         };
+        // Peers that speak L3VPN but not EVPN get VPNv4/VPNv6 twins of the routes; others do not
+        // need them (and a Weft peer would see every route twice).
+        let l3vpn_only = peers.iter().any(|r| match r {
+            Resource::BGPPeer(p) => {
+                let f = &p.spec.families;
+                f.iter().any(|f| f == "ipv4-vpn" || f == "ipv6-vpn") && !f.iter().any(|f| f == "l2vpn-evpn")
+            }
+            _ => false,
+        });
         let (pods, namespaces) = if services.is_empty() {
             (Vec::new(), Vec::new())
         } else {
@@ -309,6 +320,10 @@ impl Federation {
             }
             let all = crate::state::service_view::services(&objects);
             desired.extend(export::service_routes(asn, router_id, &self.networks, &nodes, &all));
+        }
+        if l3vpn_only {
+            let twins: Vec<(RouteKey, Path)> = desired.values().filter_map(export::vpn_twin).collect();
+            desired.extend(twins);
         }
         let announce: Vec<Path> = desired
             .iter()
