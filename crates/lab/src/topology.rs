@@ -236,6 +236,49 @@ mod tests {
     }
 
     #[test]
+    fn the_one_cluster_example_and_the_demo_read() {
+        let text = include_str!("../../../examples/lab/one-cluster.yaml");
+        let t = Topology::from_yaml(text, "one-cluster.yaml").unwrap();
+        assert_eq!((t.clusters.len(), t.wan.is_none()), (1, true));
+        let demo = Topology::two_clouds(Peering::RouteServer);
+        demo.check("demo").unwrap();
+        let file = include_str!("../../../examples/lab/two-clouds.yaml");
+        assert_eq!(
+            Topology::from_yaml(file, "two-clouds.yaml").unwrap(),
+            demo,
+            "the example is the demo's topology"
+        );
+        let (a, b) = (&demo.clusters[0], &demo.clusters[1]);
+        assert_ne!(a.asn, b.asn);
+        assert_eq!(
+            (a.gateway_address().to_string(), b.controller_address().to_string()),
+            ("192.0.2.1".into(), "198.51.100.10".into())
+        );
+        assert_eq!(a.pod_cidrs[0], "10.244.0.0/16");
+        assert_eq!(b.pod_cidrs[0], "10.245.0.0/16");
+        assert_eq!(b.service_cidrs[0], "10.97.0.0/16");
+        // It survives the round trip through the lab's state file.
+        let yaml = serde_yaml_ng::to_string(&demo).unwrap();
+        assert_eq!(Topology::from_yaml(&yaml, "state").unwrap(), demo);
+    }
+
+    #[test]
+    fn clusters_joined_by_a_wan_must_differ() {
+        let mut t = Topology::two_clouds(Peering::Direct);
+        t.clusters[1].asn = t.clusters[0].asn;
+        let e = t.check("t.yaml").unwrap_err().to_string();
+        assert!(e.contains("clusters[1].asn") && e.contains("own AS"), "{e}");
+        let mut t = Topology::two_clouds(Peering::Direct);
+        t.clusters[1].underlay = "192.0.2.0/25".parse().unwrap();
+        let e = t.check("t.yaml").unwrap_err().to_string();
+        assert!(e.contains("clusters[1].underlay") && e.contains("overlaps"), "{e}");
+        let mut t = Topology::two_clouds(Peering::RouteServer);
+        t.clusters[0].asn = 65000;
+        let e = t.check("t.yaml").unwrap_err().to_string();
+        assert!(e.contains("wan.asn"), "{e}");
+    }
+
+    #[test]
     fn mistakes_are_named() {
         let e = Topology::from_yaml(
             "clusters:\n- name: a\n  underlay: 192.0.2.0/24\n  podCIDRs: []\n  serviceCIDRs: []\n  nodes: []\n",
