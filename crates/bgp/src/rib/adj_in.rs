@@ -3,7 +3,7 @@
 //! Loc-RIB entries ([`super::loc::Rib`]) as the peer's import policy accepted them; what the
 //! policy rejected is kept in [`super::pre_policy`].
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
 
 use super::key::RouteKey;
 use super::path::PeerId;
@@ -17,7 +17,7 @@ pub struct AdjRibIn {
     by_peer: BTreeMap<PeerId, BTreeSet<PathRef>>,
     /// Paths per peer and family, kept as they change: status and max-prefix checks ask often,
     /// and counting the set each time would cost as much as the table.
-    counts: HashMap<(PeerId, Family), usize>,
+    counts: BTreeMap<(PeerId, Family), usize>,
 }
 
 impl AdjRibIn {

@@ -98,6 +98,8 @@ pub struct AdjRibOut {
     /// path of one UPDATE shares) and what else they depend on: every route of one received
     /// UPDATE goes out with one shared allocation, computed once.
     exported: HashMap<ExportSource, (Arc<PathAttributes>, Option<Arc<PathAttributes>>)>,
+    /// The last entry of `exported` used (its source allocation is alive: `exported` holds it).
+    last_exported: Option<(ExportSource, Option<Arc<PathAttributes>>)>,
 }
 
 /// What the attributes sent for a path depend on besides this peer: the received attributes'
@@ -123,6 +125,7 @@ impl AdjRibOut {
             ipv6_next_hop: None,
             sent: HashMap::new(),
             exported: HashMap::new(),
+            last_exported: None,
         }
     }
 
@@ -208,6 +211,7 @@ impl AdjRibOut {
     pub fn with_export_policy(mut self, policy: Option<Policy>) -> AdjRibOut {
         self.policy = policy;
         self.exported.clear();
+        self.last_exported = None;
         self
     }
 
@@ -220,6 +224,7 @@ impl AdjRibOut {
     pub fn set_export_policy(&mut self, policy: Option<Policy>, rib: &Rib) {
         self.policy = policy;
         self.exported.clear();
+        self.last_exported = None;
         let keys: BTreeSet<RouteKey> = rib
             .best_paths()
             .map(|(k, _)| k.clone())
@@ -343,14 +348,19 @@ impl AdjRibOut {
         let caps = self.config.caps.clone();
         let mut updates = Vec::new();
         for (family, nlri) in withdrawn {
-            for chunk in chunks(nlri, &withdrawal(family, Vec::new()), &caps)? {
-                push_fitting(withdrawal(family, chunk), &caps, &mut updates)?;
+            for (chunk, sized) in chunks(nlri, &withdrawal(family, Vec::new()), &caps)? {
+                push_sized(withdrawal(family, chunk), sized, &caps, &mut updates)?;
             }
         }
         for (family, attributes, next_hop, nlri) in groups.list {
             let empty = announcement(family, &attributes, next_hop, Vec::new());
-            for chunk in chunks(nlri, &empty, &caps)? {
-                push_fitting(announcement(family, &attributes, next_hop, chunk), &caps, &mut updates)?;
+            for (chunk, sized) in chunks(nlri, &empty, &caps)? {
+                push_sized(
+                    announcement(family, &attributes, next_hop, chunk),
+                    sized,
+                    &caps,
+                    &mut updates,
+                )?;
             }
         }
         updates.extend(std::mem::take(&mut self.end_of_rib).into_iter().map(Update::end_of_rib));
@@ -361,9 +371,18 @@ impl AdjRibOut {
     /// Queues the change for `key` whose best path is now `best`.
     fn consider(&mut self, key: &RouteKey, best: Option<&Path>) {
         let desired = best.and_then(|p| self.export_shared(key, p));
-        if desired.as_ref() == self.advertised.get(key) {
+        // Empty tables answer without a lookup: a peer that gets nothing (its export policy)
+        // costs nothing per route.
+        let current = if self.advertised.is_empty() {
+            None
+        } else {
+            self.advertised.get(key)
+        };
+        if desired.as_ref() == current {
             // Already what the peer has (nothing, for a path it must not get).
-            self.pending.remove(key);
+            if !self.pending.is_empty() {
+                self.pending.remove(key);
+            }
         } else {
             self.pending.insert(key.clone(), desired);
         }
@@ -385,15 +404,27 @@ impl AdjRibOut {
             path.peer_info.kind,
             path.peer_info.router_id,
         );
+        if let Some((last, sent)) = &self.last_exported
+            && *last == source
+        {
+            // The previous route came from the same UPDATE: no lookup.
+            let attributes = sent.clone()?;
+            return Some(self.outgoing(key, path, attributes, next_hop));
+        }
         let attributes = match self.exported.get(&source) {
-            Some((_, sent)) => sent.clone()?,
+            Some((_, sent)) => {
+                self.last_exported = Some((source, sent.clone()));
+                sent.clone()?
+            }
             None => {
                 if self.exported.len() >= EXPORT_CACHE_PRUNE {
                     // The cache holds each source allocation: one only it holds is gone.
                     self.exported.retain(|_, (from, _)| Arc::strong_count(from) > 1);
+                    self.last_exported = None;
                 }
                 let sent = self.export_attributes(path).map(Arc::new);
                 self.exported.insert(source, (path.attributes.clone(), sent.clone()));
+                self.last_exported = Some((source, sent.clone()));
                 sent?
             }
         };
@@ -549,9 +580,9 @@ fn nlri_len(n: &Nlri) -> Option<usize> {
 /// without them) takes, from the wire size of each NLRI, so that a large group is encoded once
 /// instead of halved again and again; NLRI of unknown size go in one piece ([`push_fitting`]
 /// halves that).
-fn chunks(nlri: Vec<Nlri>, empty: &Update, caps: &SessionCaps) -> Result<Vec<Vec<Nlri>>, EncodeError> {
+fn chunks(nlri: Vec<Nlri>, empty: &Update, caps: &SessionCaps) -> Result<Vec<(Vec<Nlri>, bool)>, EncodeError> {
     if nlri.iter().any(|n| nlri_len(n).is_none()) {
-        return Ok(vec![nlri]);
+        return Ok(vec![(nlri, false)]);
     }
     let base = Message::Update(empty.clone()).encode(caps)?.len();
     // Room for the NLRI, less 2 octets in case an attribute length grows to two octets.
@@ -562,16 +593,29 @@ fn chunks(nlri: Vec<Nlri>, empty: &Update, caps: &SessionCaps) -> Result<Vec<Vec
     for n in nlri {
         let len = nlri_len(&n).unwrap_or(0);
         if used + len > room && !current.is_empty() {
-            out.push(std::mem::take(&mut current));
+            out.push((std::mem::take(&mut current), true));
             used = 0;
         }
         used += len;
         current.push(n);
     }
     if !current.is_empty() {
-        out.push(current);
+        // A single NLRI larger than the room is left to push_fitting's error.
+        let fits = used <= room;
+        out.push((current, fits));
     }
     Ok(out)
+}
+
+/// Queues an UPDATE whose size [`chunks`] already worked out (`sized`): it fits, no trial
+/// encoding; otherwise as [`push_fitting`] does.
+fn push_sized(u: Update, sized: bool, caps: &SessionCaps, out: &mut Vec<Update>) -> Result<(), EncodeError> {
+    if sized {
+        out.push(u);
+        Ok(())
+    } else {
+        push_fitting(u, caps, out)
+    }
 }
 
 /// An IPv4 next hop for an IPv6 family (IPv6 or VPNv6 routes over an IPv4 session) as the

@@ -22,8 +22,9 @@ pub enum RouteKey {
         ethernet_tag: u32,
         prefix: IpNet,
     },
-    /// Other EVPN routes, keyed by the whole route as received.
-    Evpn(EvpnRoute),
+    /// Other EVPN routes, keyed by the whole route as received; boxed, so that the common keys
+    /// (prefixes, VPN prefixes) stay small in every table that holds them.
+    Evpn(Box<EvpnRoute>),
     /// RT constraint (RFC 4684 §4); `None` is the default route.
     Rtc(Option<RtMembership>),
 }
@@ -39,7 +40,7 @@ impl RouteKey {
                     ethernet_tag: r.ethernet_tag,
                     prefix: r.prefix,
                 },
-                other => RouteKey::Evpn(other.clone()),
+                other => RouteKey::Evpn(Box::new(other.clone())),
             },
             Nlri::Rtc(r) => RouteKey::Rtc(r.membership),
         }

@@ -4,7 +4,7 @@
 //! Every mutation returns the [`BestChange`]s it caused, one per key whose best path changed,
 //! so that whoever exports routes (to VRFs, peers, the data plane) reacts to changes only.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
 use std::net::Ipv4Addr;
 use std::sync::Arc;
 
@@ -74,7 +74,7 @@ pub struct Rib {
     /// ([`Rib::track_path_changes`]): what ADD-PATH senders need (RFC 7911).
     path_changes: Option<BTreeSet<RouteKey>>,
     /// Best paths per peer and family, kept as they change (for status, without a scan).
-    best_counts: HashMap<(PeerId, Family), usize>,
+    best_counts: BTreeMap<(PeerId, Family), usize>,
 }
 
 #[derive(Debug, Clone)]
@@ -101,7 +101,7 @@ impl Rib {
             peers,
             import: BTreeMap::new(),
             path_changes: None,
-            best_counts: HashMap::new(),
+            best_counts: BTreeMap::new(),
         }
     }
 
@@ -453,7 +453,14 @@ impl Rib {
             .find(|p| p.peer == path.peer && p.path_id == path.path_id)
         {
             Some(old) => *old = path,
-            None => entry.paths.push(path),
+            None => {
+                // Room for exactly one path first: a Vec's first growth takes four, and most
+                // destinations only ever have one.
+                if entry.paths.capacity() == 0 {
+                    entry.paths.reserve_exact(1);
+                }
+                entry.paths.push(path)
+            }
         }
     }
 
@@ -481,13 +488,13 @@ impl Rib {
         let ctx = self.config.decision;
         let mut out = Vec::new();
         for (key, old_best) in touched.0 {
-            let new_best = match self.entries.get_mut(&key) {
+            let (new_best, empty) = match self.entries.get_mut(&key) {
                 Some(e) => {
                     e.best =
                         decision::best(&e.paths, &ctx).and_then(|b| e.paths.iter().position(|p| std::ptr::eq(p, b)));
-                    e.best().cloned()
+                    (e.best().cloned(), e.paths.is_empty())
                 }
-                None => None,
+                None => (None, false),
             };
             let family = key.family();
             if let Some(o) = &old_best
@@ -498,7 +505,7 @@ impl Rib {
             if let Some(b) = &new_best {
                 *self.best_counts.entry((b.peer, family)).or_default() += 1;
             }
-            if self.entries.get(&key).is_some_and(|e| e.paths.is_empty()) {
+            if empty {
                 self.entries.remove(&key);
             }
             let same = match (&old_best, &new_best) {
