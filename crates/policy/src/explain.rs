@@ -71,7 +71,7 @@ pub fn explain_pod(input: &Input, pod: &Key) -> String {
                     out,
                     "  - NetworkPolicy {} {direction}[{i}]: {}",
                     policy.key,
-                    describe(rule, direction, info)
+                    describe(rule, direction, Some(info))
                 );
             }
         }
@@ -143,7 +143,21 @@ pub fn explain_connection(input: &Input, connection: &Connection) -> String {
                         (true, false) => format!("{} not in its ports", connection.traffic),
                         (true, true) => "matches".to_string(),
                     };
-                    let _ = writeln!(out, "    - {}: {why}", check.origin);
+                    let rule = input
+                        .policies()
+                        .iter()
+                        .find(|p| p.key == check.origin.policy)
+                        .and_then(|p| p.rules(direction)?.get(check.origin.rule));
+                    let destination = connection.dst.pod.as_ref().and_then(|k| input.pod(k));
+                    match rule {
+                        Some(rule) => {
+                            let what = describe(rule, direction, destination);
+                            let _ = writeln!(out, "    - {}: {why} (it allows {what})", check.origin);
+                        }
+                        None => {
+                            let _ = writeln!(out, "    - {}: {why}", check.origin);
+                        }
+                    }
                 }
             }
         }
@@ -158,8 +172,9 @@ fn title(direction: Direction) -> &'static str {
     }
 }
 
-/// One rule in words: peers, then ports (named ports resolved when this pod is the destination).
-fn describe(rule: &RuleSpec, direction: Direction, pod: &PodInfo) -> String {
+/// One rule in words: peers, then ports (named ports resolved on `destination` when it is the
+/// selected pod, that is for ingress).
+fn describe(rule: &RuleSpec, direction: Direction, destination: Option<&PodInfo>) -> String {
     let (from, anyone) = match direction {
         Direction::Ingress => ("from", "from anywhere"),
         Direction::Egress => ("to", "to anywhere"),
@@ -178,7 +193,7 @@ fn describe(rule: &RuleSpec, direction: Direction, pod: &PodInfo) -> String {
             .ports
             .iter()
             .map(|p| {
-                if p.is_named() && direction == Direction::Ingress {
+                if let (true, Direction::Ingress, Some(pod)) = (p.is_named(), direction, destination) {
                     let numbers: Vec<String> = p.resolve(&pod.ports).iter().map(ToString::to_string).collect();
                     if numbers.is_empty() {
                         format!("{p}: this pod has no such port, so never")
