@@ -35,4 +35,4 @@ ensure_cargo() {
 }
 
 # Packages the project's tests and lab use. Later parts of Weft add to this list.
-PACKAGES=(iproute2 procps iputils-ping containerd runc busybox-static frr bird2 gobgpd exabgp)
+PACKAGES=(iproute2 procps iputils-ping nftables containerd runc busybox-static frr bird2 gobgpd exabgp)

@@ -7,6 +7,7 @@ use std::time::Duration;
 use tokio::sync::{mpsc, oneshot, watch};
 use weft_api::sync::{Change, LocalEndpoint, NodeState};
 use weft_dataplane::plan::{self, Diff, Target, node_plan};
+use weft_dataplane::services::{self, Nft, Ruleset};
 use weft_dataplane::{Kernel, marks};
 
 /// How often the kernel is compared with the plan even when nothing changed: drift repair.
@@ -79,6 +80,9 @@ pub struct Owner {
     in_sync: bool,
     pending: BTreeSet<String>,
     rx: mpsc::Receiver<Message>,
+    /// What Weft's nftables table holds, when known (the last ruleset applied with removals):
+    /// a change is then computed without reading a large table back. `None`: read it.
+    nft_table: Option<Option<Ruleset>>,
 }
 
 impl Owner {
@@ -94,6 +98,7 @@ impl Owner {
             in_sync: false,
             pending: BTreeSet::new(),
             rx,
+            nft_table: None,
         };
         (
             owner,
@@ -124,7 +129,11 @@ impl Owner {
                     }
                     None => return,
                 },
-                _ = drift.tick() => self.reconcile().await,
+                _ = drift.tick() => {
+                    // Drift repair reads nftables back instead of trusting the last ruleset.
+                    self.nft_table = None;
+                    self.reconcile().await
+                }
             }
         }
     }
@@ -186,6 +195,42 @@ impl Owner {
 
     /// Makes the kernel match the plan; before the first in-sync, only adds and replaces.
     async fn reconcile(&mut self) {
+        self.reconcile_routes().await;
+        self.reconcile_services().await;
+    }
+
+    /// Weft's nftables table (Services), after the routes it relies on. `nft` runs on a
+    /// blocking thread: a large table takes a while.
+    async fn reconcile_services(&mut self) {
+        let desired = services::ruleset(&self.state);
+        if self.nft_table.as_ref() == Some(&desired) {
+            return;
+        }
+        let nft = Nft::new(self.kernel.clone());
+        let known = self.nft_table.take();
+        let removals = self.in_sync;
+        let wanted = desired.clone();
+        let result = tokio::task::spawn_blocking(move || nft.sync(wanted.as_ref(), known.as_ref(), removals)).await;
+        match result {
+            Ok(Ok(applied)) => {
+                if applied.commands > 0 {
+                    tracing::debug!(
+                        commands = applied.commands,
+                        rebuilt = applied.rebuilt,
+                        "nftables updated"
+                    );
+                }
+                // Without removals the table may hold more than asked: read it next time.
+                self.nft_table = removals.then_some(desired);
+            }
+            Ok(Err(e)) => {
+                tracing::error!(error = %e, "cannot program Services (nftables); retried at the next reconciliation")
+            }
+            Err(e) => tracing::error!(error = %e, "the nftables task failed"),
+        }
+    }
+
+    async fn reconcile_routes(&mut self) {
         let desired = node_plan(&self.state);
         let observed = match self.kernel.observe().await {
             Ok(o) => o,

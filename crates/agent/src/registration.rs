@@ -41,6 +41,7 @@ pub async fn prepare(config: &AgentConfig, kernel: &Kernel) -> Result<NodeFacts,
         None => found.mtu.saturating_sub(marks::VXLAN_OVERHEAD),
     };
     kernel.enable_forwarding()?;
+    kernel.enable_services()?;
     let vxlan = kernel.ensure_vxlan(mtu).await?;
     Ok(NodeFacts {
         vtep: found.address,

@@ -12,14 +12,14 @@ use netlink_packet_route::link::{InfoData, InfoKind, InfoVxlan, LinkAttribute, L
 use netlink_packet_route::neighbour::{NeighbourAddress, NeighbourAttribute, NeighbourMessage, NeighbourState};
 use netlink_packet_route::route::{
     RouteAddress, RouteAttribute, RouteFlags, RouteHeader, RouteIpTunnel, RouteLwEnCapType, RouteLwTunnelEncap,
-    RouteMessage, RouteProtocol, RouteScope, RouteType,
+    RouteMessage, RouteNextHop, RouteNextHopFlags, RouteProtocol, RouteScope, RouteType,
 };
 use netlink_packet_route::rule::{RuleAction, RuleAttribute, RuleMessage};
 use rtnetlink::{Handle, IpVersion, LinkUnspec, LinkVxlan};
 
 use crate::marks::{self, ROUTE_PROTOCOL, VXLAN_DEVICE};
 use crate::netns::NetNs;
-use crate::plan::{Diff, NeighbourKey, Plan, RouteKey, Rule, Target};
+use crate::plan::{Diff, Hop, NeighbourKey, Plan, RouteKey, Rule, Target};
 use crate::sysctl;
 
 /// Why a kernel operation failed, naming the object.
@@ -103,6 +103,11 @@ impl Kernel {
     /// Turns on forwarding in this namespace (a node routes between pods and tunnels).
     pub fn enable_forwarding(&self) -> Result<(), KernelError> {
         self.run_inside(sysctl::enable_forwarding)?
+    }
+
+    /// Sets the sysctls Services need (see [`sysctl::enable_services`]).
+    pub fn enable_services(&self) -> Result<(), KernelError> {
+        self.run_inside(sysctl::enable_services)?
     }
 
     /// Sets an interface's IPv6 DAD and reverse-path filter off (see [`sysctl::prepare_interface`]).
@@ -335,7 +340,13 @@ fn rule_message(rule: &Rule) -> RuleMessage {
     m.header.family = family(rule.v6);
     m.header.action = RuleAction::ToTable;
     m.attributes.push(RuleAttribute::Priority(rule.priority));
-    m.attributes.push(RuleAttribute::Iifname(rule.iif.clone()));
+    if !rule.iif.is_empty() {
+        m.attributes.push(RuleAttribute::Iifname(rule.iif.clone()));
+    }
+    if let Some(mark) = rule.fwmark {
+        m.attributes.push(RuleAttribute::FwMark(mark));
+        m.attributes.push(RuleAttribute::FwMask(u32::MAX));
+    }
     m.attributes.push(RuleAttribute::Table(rule.table));
     m.attributes
         .push(RuleAttribute::Protocol(RouteProtocol::from(ROUTE_PROTOCOL)));
@@ -346,26 +357,32 @@ fn rule_message(rule: &Rule) -> RuleMessage {
 }
 
 fn parse_rule(m: &RuleMessage, v6: bool) -> Option<Rule> {
-    let (mut priority, mut iif, mut table, mut tun_id) = (None, None, None, None);
+    let (mut priority, mut iif, mut table, mut tun_id, mut fwmark) = (None, None, None, None, None);
     for a in &m.attributes {
         match a {
             RuleAttribute::Priority(p) => priority = Some(*p),
             RuleAttribute::Iifname(n) => iif = Some(n.clone()),
             RuleAttribute::Table(t) => table = Some(*t),
             RuleAttribute::TunId(id) => tun_id = u32::try_from(*id).ok(),
+            RuleAttribute::FwMark(mark) => fwmark = Some(*mark),
             _ => {}
         }
     }
     let priority = priority?;
     let table = table?;
-    if !matches!(priority, marks::RULE_PRIORITY_POD | marks::RULE_PRIORITY_DECAP) || !marks::is_weft_table(table) {
+    if !matches!(
+        priority,
+        marks::RULE_PRIORITY_POD | marks::RULE_PRIORITY_DECAP | marks::RULE_PRIORITY_REFLECT
+    ) || !marks::is_weft_table(table)
+    {
         return None;
     }
     Some(Rule {
         v6,
         priority,
-        iif: iif?,
+        iif: iif.unwrap_or_default(),
         tun_id,
+        fwmark,
         table,
     })
 }
@@ -411,14 +428,83 @@ fn route_message(key: RouteKey, target: &Target, index: &BTreeMap<&str, u32>) ->
                 m.header.flags = RouteFlags::Onlink;
             }
             m.attributes.push(RouteAttribute::EncapType(RouteLwEnCapType::Ip));
-            m.attributes.push(RouteAttribute::Encap(vec![
-                RouteLwTunnelEncap::Ip(RouteIpTunnel::Id(u64::from(*vni))),
-                RouteLwTunnelEncap::Ip(RouteIpTunnel::Destination(*vtep)),
-            ]));
+            m.attributes.push(RouteAttribute::Encap(tunnel_encap(*vni, *vtep)));
+            m
+        }
+        Target::Multipath(hops) => {
+            let mut m = route_header(key, RouteType::Unicast, RouteScope::Universe);
+            let oif = device(VXLAN_DEVICE)?;
+            let next_hops = hops
+                .iter()
+                .map(|hop| {
+                    let mut next = RouteNextHop::default();
+                    if hop.gateway.is_ipv4() {
+                        next.flags = RouteNextHopFlags::Onlink;
+                    }
+                    next.interface_index = oif;
+                    next.attributes = vec![
+                        RouteAttribute::Gateway(route_address(hop.gateway)),
+                        RouteAttribute::EncapType(RouteLwEnCapType::Ip),
+                        RouteAttribute::Encap(tunnel_encap(hop.vni, hop.vtep)),
+                    ];
+                    next
+                })
+                .collect();
+            m.attributes.push(RouteAttribute::MultiPath(next_hops));
             m
         }
     };
     Ok(m)
+}
+
+fn tunnel_encap(vni: u32, vtep: Ipv4Addr) -> Vec<RouteLwTunnelEncap> {
+    vec![
+        RouteLwTunnelEncap::Ip(RouteIpTunnel::Id(u64::from(vni))),
+        RouteLwTunnelEncap::Ip(RouteIpTunnel::Destination(vtep)),
+    ]
+}
+
+/// A next hop's gateway, VNI and VTEP; `None` if it is not a tunnel.
+fn parse_hop(attributes: &[RouteAttribute]) -> Option<Hop> {
+    let (mut gateway, mut vni, mut vtep) = (None, None, None);
+    for a in attributes {
+        match a {
+            RouteAttribute::Gateway(RouteAddress::Inet(a)) => gateway = Some(IpAddr::V4(*a)),
+            RouteAttribute::Gateway(RouteAddress::Inet6(a)) => gateway = Some(IpAddr::V6(*a)),
+            RouteAttribute::Encap(encaps) => {
+                for e in encaps {
+                    match e {
+                        RouteLwTunnelEncap::Ip(RouteIpTunnel::Id(id)) => vni = u32::try_from(*id).ok(),
+                        RouteLwTunnelEncap::Ip(RouteIpTunnel::Destination(d)) => vtep = Some(*d),
+                        // netlink-packet-route 0.34 parses a next hop's encap with the route's
+                        // encap type (none), leaving the attributes raw: LWTUNNEL_IP_ID is a
+                        // big-endian u64, LWTUNNEL_IP_DST an IPv4 address.
+                        RouteLwTunnelEncap::Other(nla) => {
+                            use rtnetlink::packet_core::Nla;
+                            let mut value = vec![0u8; nla.value_len()];
+                            nla.emit_value(&mut value);
+                            match (nla.kind(), value.as_slice()) {
+                                (1, v) => {
+                                    vni = <[u8; 8]>::try_from(v)
+                                        .ok()
+                                        .and_then(|b| u32::try_from(u64::from_be_bytes(b)).ok())
+                                }
+                                (2, v) => vtep = <[u8; 4]>::try_from(v).ok().map(Ipv4Addr::from),
+                                _ => {}
+                            }
+                        }
+                        _ => {}
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    Some(Hop {
+        gateway: gateway?,
+        vni: vni?,
+        vtep: vtep?,
+    })
 }
 
 fn parse_route(m: &RouteMessage, names: &BTreeMap<u32, String>) -> Option<(RouteKey, Target)> {
@@ -426,13 +512,22 @@ fn parse_route(m: &RouteMessage, names: &BTreeMap<u32, String>) -> Option<(Route
         return None;
     }
     let mut table = u32::from(m.header.table);
-    let (mut dst, mut oif, mut gateway, mut vni, mut vtep) = (None, None, None, None, None);
+    let (mut dst, mut oif, mut gateway, mut vni, mut vtep, mut multipath) = (None, None, None, None, None, None);
     for a in &m.attributes {
         match a {
             RouteAttribute::Table(t) => table = *t,
             RouteAttribute::Destination(RouteAddress::Inet(a)) => dst = Some(IpAddr::V4(*a)),
             RouteAttribute::Destination(RouteAddress::Inet6(a)) => dst = Some(IpAddr::V6(*a)),
             RouteAttribute::Oif(i) => oif = names.get(i).cloned(),
+            RouteAttribute::MultiPath(hops) => {
+                // A hop of no shape we make reads as none, so that the diff replaces the route.
+                multipath = Some(
+                    hops.iter()
+                        .map(|h| parse_hop(&h.attributes))
+                        .collect::<Option<Vec<Hop>>>()
+                        .unwrap_or_default(),
+                );
+            }
             RouteAttribute::Gateway(RouteAddress::Inet(a)) => gateway = Some(IpAddr::V4(*a)),
             RouteAttribute::Gateway(RouteAddress::Inet6(a)) => gateway = Some(IpAddr::V6(*a)),
             RouteAttribute::Encap(encaps) => {
@@ -459,6 +554,7 @@ fn parse_route(m: &RouteMessage, names: &BTreeMap<u32, String>) -> Option<(Route
     let dst = IpNet::new(dst.unwrap_or(unspecified), m.header.destination_prefix_length).ok()?;
     let target = match (m.header.kind, gateway, vni, vtep, oif) {
         (RouteType::Unreachable, ..) => Target::Unreachable,
+        _ if multipath.is_some() => Target::Multipath(multipath.unwrap_or_default()),
         (_, Some(gateway), Some(vni), Some(vtep), _) => Target::Tunnel { gateway, vni, vtep },
         (_, None, None, None, Some(dev)) => Target::Device { dev },
         // Marked as ours but of no shape we make: report it as an unknown target so that the

@@ -17,6 +17,17 @@ pub const RULE_PRIORITY_POD: u32 = 10_000;
 /// `ip rule iif <vxlan> tun_id <vni> lookup <network table>`: decapsulated traffic too.
 pub const RULE_PRIORITY_DECAP: u32 = 10_001;
 
+/// `ip rule fwmark <table> lookup <table>`: what the node sends back on behalf of a network (the
+/// TCP resets and ICMP errors refusing a Service without endpoints, marked with the network's
+/// table and reflected onto the reply by `fwmark_reflect`) is routed in that network's table,
+/// since pods' addresses exist only there.
+pub const RULE_PRIORITY_REFLECT: u32 = 10_002;
+
+/// The nftables table Weft owns in each node (`table inet weft`): Service load balancing
+/// (DNAT), hairpin SNAT, refusal of Services without endpoints. Nothing else in nftables is
+/// touched.
+pub const NFT_TABLE: &str = "weft";
+
 /// The node's VXLAN device, in external (collect_md) mode: one for all networks.
 pub const VXLAN_DEVICE: &str = "weft-vx";
 /// The IANA VXLAN port (RFC 7348 §5).

@@ -9,13 +9,16 @@ use weft_api::sync::NodeState;
 
 use crate::marks::{self, VXLAN_DEVICE};
 
-/// `ip rule [iif DEV] [tun_id ID] lookup TABLE pref PRIORITY`, per address family.
+/// `ip rule [iif DEV] [tun_id ID] [fwmark MARK] lookup TABLE pref PRIORITY`, per address family.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Rule {
     pub v6: bool,
     pub priority: u32,
+    /// Empty: any interface.
     pub iif: String,
     pub tun_id: Option<u32>,
+    /// With the full mask.
+    pub fwmark: Option<u32>,
     pub table: u32,
 }
 
@@ -28,6 +31,17 @@ pub enum Target {
     Device { dev: String },
     /// `via GATEWAY dev VXLAN onlink encap ip id VNI dst VTEP`: a pod on another node.
     Tunnel { gateway: IpAddr, vni: u32, vtep: Ipv4Addr },
+    /// ECMP over tunnels (a Service's virtual IP towards the nodes hosting its endpoints), in
+    /// VTEP order.
+    Multipath(Vec<Hop>),
+}
+
+/// One next hop of a [`Target::Multipath`] route: like [`Target::Tunnel`].
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Hop {
+    pub gateway: IpAddr,
+    pub vni: u32,
+    pub vtep: Ipv4Addr,
 }
 
 /// A route's identity is its table and destination; its target may change.
@@ -91,6 +105,7 @@ pub fn node_plan(state: &NodeState) -> Plan {
                 priority: marks::RULE_PRIORITY_DECAP,
                 iif: VXLAN_DEVICE.to_string(),
                 tun_id: Some(network.vni),
+                fwmark: None,
                 table,
             });
         }
@@ -114,6 +129,7 @@ pub fn node_plan(state: &NodeState) -> Plan {
                 priority: marks::RULE_PRIORITY_POD,
                 iif: dev.clone(),
                 tun_id: None,
+                fwmark: None,
                 table,
             });
         }
@@ -151,7 +167,80 @@ pub fn node_plan(state: &NodeState) -> Plan {
         );
         plan.neighbours.insert((VXLAN_DEVICE.to_string(), gateway), router_mac);
     }
+    services_plan(state, &mut plan);
     plan
+}
+
+/// A Service's virtual IPs in its network's table: ECMP over VXLAN to the other nodes hosting
+/// its endpoints (traffic that arrives without being translated here, e.g. from another cluster,
+/// reaches a node that translates it), or, with no such node, into the VXLAN device without a
+/// tunnel (a sink: the packet only needs a route to reach the forward hook, where nftables
+/// refuses it, see [`crate::services`]). And, per network, the rule that routes the node's
+/// refusals (marked with the table) back to the pods.
+fn services_plan(state: &NodeState, plan: &mut Plan) {
+    if state.services.is_empty() {
+        return;
+    }
+    for network in state.networks.values() {
+        let table = marks::table(network.vni);
+        for v6 in [false, true] {
+            plan.rules.insert(Rule {
+                v6,
+                priority: marks::RULE_PRIORITY_REFLECT,
+                iif: String::new(),
+                tun_id: None,
+                fwmark: Some(table),
+                table,
+            });
+        }
+    }
+    for service in state.services.values() {
+        let Some(network) = state.networks.get(&service.network) else {
+            continue;
+        };
+        let table = marks::table(network.vni);
+        let mut hops: Vec<(Ipv4Addr, [u8; 6])> = service
+            .vip_nodes
+            .iter()
+            .filter(|n| n.node != state.node)
+            .filter_map(|n| Some((n.vtep, mac(&n.router_mac)?)))
+            .collect();
+        hops.sort();
+        hops.dedup_by_key(|(vtep, _)| *vtep);
+        for ip in &service.cluster_ips {
+            let gateway = |vtep: Ipv4Addr| match ip {
+                IpAddr::V4(_) => IpAddr::V4(vtep),
+                IpAddr::V6(_) => IpAddr::V6(marks::vtep_gateway_v6(vtep)),
+            };
+            // One hop is an ordinary route (the kernel keeps a one-hop multipath route as one).
+            let target = if hops.is_empty() {
+                Target::Device {
+                    dev: VXLAN_DEVICE.to_string(),
+                }
+            } else if let [(vtep, _)] = hops.as_slice() {
+                Target::Tunnel {
+                    gateway: gateway(*vtep),
+                    vni: network.vni,
+                    vtep: *vtep,
+                }
+            } else {
+                Target::Multipath(
+                    hops.iter()
+                        .map(|(vtep, _)| Hop {
+                            gateway: gateway(*vtep),
+                            vni: network.vni,
+                            vtep: *vtep,
+                        })
+                        .collect(),
+                )
+            };
+            plan.routes.insert((table, host_prefix(*ip)), target);
+            for (vtep, router_mac) in &hops {
+                plan.neighbours
+                    .insert((VXLAN_DEVICE.to_string(), gateway(*vtep)), *router_mac);
+            }
+        }
+    }
 }
 
 /// The changes that turn `observed` into `desired`.

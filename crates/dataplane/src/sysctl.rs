@@ -34,3 +34,14 @@ pub fn prepare_interface(name: &str) -> Result<(), KernelError> {
         reason: e.to_string(),
     })
 }
+
+/// What Services need in the node: refusals carry the refused packet's mark (the network's
+/// table, see [`crate::marks::RULE_PRIORITY_REFLECT`]) so that they route back to the pod, and
+/// ECMP over the nodes hosting a Service hashes on ports too (L4), so one client's connections
+/// spread.
+pub fn enable_services() -> Result<(), KernelError> {
+    write("net/ipv4/fwmark_reflect", "1")?;
+    write("net/ipv6/fwmark_reflect", "1")?;
+    write("net/ipv4/fib_multipath_hash_policy", "1")?;
+    write("net/ipv6/fib_multipath_hash_policy", "1")
+}
