@@ -18,6 +18,7 @@ use std::fmt;
 use std::net::IpAddr;
 
 use crate::evaluate::{Connection, Traffic};
+use crate::flat::FlatRules;
 use crate::model::{Input, PodInfo};
 use crate::peers::{IpBlock, PeerSpec};
 use crate::policy::{Direction, Key, RuleSpec};
@@ -118,6 +119,11 @@ impl EndpointRules {
             Direction::Ingress => self.ingress.as_deref(),
             Direction::Egress => self.egress.as_deref(),
         }
+    }
+
+    /// One direction as two disjoint sets for the dataplane (`None`: not isolated).
+    pub fn flat(&self, direction: Direction) -> Option<FlatRules> {
+        self.rules(direction).map(FlatRules::new)
     }
 
     /// Does the endpoint allow this traffic in `direction` with `peer`?

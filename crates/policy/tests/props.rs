@@ -354,6 +354,31 @@ const TRAFFIC: [Traffic; 14] = [
     Traffic::Other { ip_protocol: 1 },
 ];
 
+/// What nftables needs of an interval set: no element overlapping another.
+fn check_disjoint(flat: &FlatRules) -> Result<(), TestCaseError> {
+    let overlap = |a: &IpNet, b: &IpNet| a.contains(b) || b.contains(a);
+    for (i, a) in flat.any.iter().enumerate() {
+        for b in &flat.any[i + 1..] {
+            prop_assert!(!overlap(a, b), "any: {} and {} overlap", a, b);
+        }
+    }
+    for (i, (a, ra)) in flat.ports.iter().enumerate() {
+        prop_assert!(!flat.any.iter().any(|n| n.contains(a)), "{} is already in any", a);
+        for (b, rb) in &flat.ports[i + 1..] {
+            let ports_overlap = ra.protocol == rb.protocol && ra.first <= rb.last && rb.first <= ra.last;
+            prop_assert!(
+                !(overlap(a, b) && ports_overlap),
+                "{} {} and {} {} overlap",
+                a,
+                ra,
+                b,
+                rb
+            );
+        }
+    }
+    Ok(())
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 1000, ..ProptestConfig::default() })]
 
@@ -378,11 +403,32 @@ proptest! {
                 ends.push(Endpoint::outside(a));
             }
         }
+        let flats: BTreeMap<Key, [Option<FlatRules>; 2]> = compiled
+            .endpoints
+            .iter()
+            .map(|(k, e)| (k.clone(), [e.flat(Direction::Egress), e.flat(Direction::Ingress)]))
+            .collect();
+        for flat in flats.values().flatten().flatten() {
+            check_disjoint(flat)?;
+        }
+        let flat_allows = |c: &Connection| {
+            if c.src.pod.is_some() && c.src.pod == c.dst.pod {
+                return true;
+            }
+            let side = |pod: &Option<Key>, i: usize, peer| {
+                pod.as_ref()
+                    .and_then(|k| flats.get(k))
+                    .and_then(|f| f[i].as_ref())
+                    .is_none_or(|f| f.allows(peer, c.traffic))
+            };
+            side(&c.src.pod, 0, c.dst.address) && side(&c.dst.pod, 1, c.src.address)
+        };
         for src in &ends {
             for dst in &ends {
                 for traffic in TRAFFIC {
                     let c = Connection { src: src.clone(), dst: dst.clone(), traffic };
                     let verdict = evaluate(&input, &c);
+                    prop_assert_eq!(flat_allows(&c), verdict.allowed, "flat sets: {}", explain_connection(&input, &c));
                     prop_assert_eq!(
                         compiled.allows(&c),
                         verdict.allowed,
