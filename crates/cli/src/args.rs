@@ -357,8 +357,9 @@ pub enum LabCommand {
     Serve {
         #[arg(long)]
         name: String,
-        #[arg(long, default_value = "80")]
-        port: u16,
+        /// Ports to serve (repeatable).
+        #[arg(long = "port", default_value = "80")]
+        ports: Vec<u16>,
     },
     /// Show the lab's process logs: all, or one (CLUSTER/controller, CLUSTER/NODE).
     Logs {

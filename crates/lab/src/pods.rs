@@ -271,10 +271,18 @@ pub async fn add(
         let log = dir
             .join(&pod.cluster)
             .join(format!("pod.{}.{}.log", pod.namespace, pod.name));
-        let args: Vec<String> = ["lab", "serve", "--name", &pod.to_string(), "--port", "80"]
+        // Port 80, and every named container port (a Service's named targetPort reaches it).
+        let mut served: Vec<u16> = vec![crate::probe::SERVER_PORT];
+        served.extend(ports.iter().filter_map(|p| u16::try_from(p.container_port).ok()));
+        served.sort_unstable();
+        served.dedup();
+        let mut args: Vec<String> = ["lab", "serve", "--name", &pod.to_string()]
             .iter()
             .map(|s| s.to_string())
             .collect();
+        for p in served {
+            args.extend(["--port".to_string(), p.to_string()]);
+        }
         Some(crate::process::spawn(
             &cluster.controller.program,
             &args,

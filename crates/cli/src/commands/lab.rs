@@ -54,8 +54,8 @@ pub async fn run(args: LabArgs) -> Result<u8> {
             print!("{}", weft_lab::wan::vtysh(&state, &command.join(" ")).map_err(usage)?);
             Ok(exit::OK)
         }
-        LabCommand::Serve { name, port } => {
-            weft_lab::serve::serve(name, *port).with_context(|| format!("serving on port {port}"))?;
+        LabCommand::Serve { name, ports } => {
+            weft_lab::serve::serve(name, ports).with_context(|| format!("serving on ports {ports:?}"))?;
             Ok(exit::OK)
         }
         LabCommand::Down => {
