@@ -54,7 +54,8 @@ fn pods(lab: &Lab) -> Vec<String> {
 }
 
 /// The segmentation the demo promises: the joined pods reach each other over every protocol,
-/// every other pair reaches nothing (other@A, other@B and admin@B on networks nobody imports).
+/// every other pair reaches nothing (other@A, other@B and admin@B on networks nobody imports);
+/// the Service `api` answers the joined pods by its ClusterIP, `console` only its own pod.
 fn check_matrix(lab: &Lab) {
     let results = probe(lab);
     let all = pods(lab);
@@ -68,6 +69,28 @@ fn check_matrix(lab: &Lab) {
                 if got != Some(expected) {
                     wrong.push(format!(
                         "{from} -> {to} over {protocol}: expected {expected}, got {got:?}"
+                    ));
+                }
+            }
+        }
+    }
+    // Services by ClusterIP: backend's `api` from the joined pods, across the clouds too;
+    // admin's `console` (a network cloud-a does not import) only from its own pod.
+    for from in &all {
+        for (service, protocols, reachers) in [
+            ("cloud-b/backend/svc/api", &["tcp", "udp"][..], &JOINED[..]),
+            (
+                "cloud-b/admin/svc/console",
+                &["tcp"][..],
+                &["cloud-b/admin/console"][..],
+            ),
+        ] {
+            let expected = reachers.contains(&from.as_str());
+            for protocol in protocols {
+                let got = reached(&results, from, service, protocol);
+                if got != Some(expected) {
+                    wrong.push(format!(
+                        "{from} -> {service} over {protocol}: expected {expected}, got {got:?}"
                     ));
                 }
             }

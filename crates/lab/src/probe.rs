@@ -34,8 +34,8 @@ pub struct Target {
     /// `CLUSTER/NAMESPACE/NAME` of a pod, `CLUSTER/NAMESPACE/svc/NAME` of a Service.
     pub id: String,
     pub addresses: Vec<String>,
-    /// Answers HTTP and UDP on port 80.
-    pub serves: bool,
+    /// What answers on port 80: `tcp` (HTTP) and/or `udp`.
+    pub protocols: Vec<String>,
     /// A Service: any of its endpoints answers, and ICMP is not translated.
     pub service: bool,
 }
@@ -45,7 +45,11 @@ impl Target {
         Target {
             id: id(p),
             addresses: p.addresses.clone(),
-            serves: p.server_pid.is_some(),
+            protocols: if p.server_pid.is_some() {
+                vec!["tcp".into(), "udp".into()]
+            } else {
+                Vec::new()
+            },
             service: false,
         }
     }
@@ -146,9 +150,9 @@ pub fn run(state: &LabState, services: &[Target], parallel: usize) -> Vec<Probe>
                     let icmp = if address.contains(':') { "icmpv6" } else { "icmp" };
                     work.push((from.clone(), to.clone(), address.clone(), icmp));
                 }
-                if to.serves {
-                    work.push((from.clone(), to.clone(), address.clone(), "tcp"));
-                    work.push((from.clone(), to.clone(), address.clone(), "udp"));
+                for protocol in &to.protocols {
+                    let protocol = if protocol == "udp" { "udp" } else { "tcp" };
+                    work.push((from.clone(), to.clone(), address.clone(), protocol));
                 }
             }
         }

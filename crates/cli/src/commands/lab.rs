@@ -359,7 +359,12 @@ async fn service_targets(state: &LabState) -> Vec<weft_lab::probe::Target> {
             out.push(weft_lab::probe::Target {
                 id: format!("{}/{}/svc/{}", c.name, s.namespace, s.name),
                 addresses: s.cluster_ips.iter().map(|ip| ip.to_string()).collect(),
-                serves: s.ports.iter().any(|p| p.port == weft_lab::probe::SERVER_PORT),
+                protocols: s
+                    .ports
+                    .iter()
+                    .filter(|p| p.port == weft_lab::probe::SERVER_PORT && p.protocol != "SCTP")
+                    .map(|p| p.protocol.to_ascii_lowercase())
+                    .collect(),
                 service: true,
             });
         }
