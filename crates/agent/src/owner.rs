@@ -184,6 +184,7 @@ impl Owner {
         }
         if force || self.state != before {
             self.reconcile().await;
+            self.forget_departed_flows(&before).await;
         }
         if sweep {
             self.remove_stale_interfaces().await;
@@ -227,6 +228,23 @@ impl Owner {
                 tracing::error!(error = %e, "cannot program Services (nftables); retried at the next reconciliation")
             }
             Err(e) => tracing::error!(error = %e, "the nftables task failed"),
+        }
+    }
+
+    /// UDP and SCTP flows to endpoints that just left a Service would keep going to them (their
+    /// conntrack entries live as long as they keep sending): forgotten, their next packet picks
+    /// a live endpoint.
+    async fn forget_departed_flows(&self, before: &NodeState) {
+        let departed = services::conntrack::departed(before, &self.state);
+        if departed.is_empty() {
+            return;
+        }
+        let kernel = self.kernel.clone();
+        match tokio::task::spawn_blocking(move || services::conntrack::forget(&kernel, &departed)).await {
+            Ok(Ok(n)) if n > 0 => tracing::debug!(flows = n, "forgot flows to departed endpoints"),
+            Ok(Ok(_)) => {}
+            Ok(Err(e)) => tracing::warn!(error = %e, "cannot forget flows to departed endpoints"),
+            Err(e) => tracing::warn!(error = %e, "the conntrack task failed"),
         }
     }
 

@@ -385,10 +385,13 @@ async fn connections_spread_over_endpoints_on_two_nodes() {
     // A port the Service does not have is refused at once.
     let other = tcp_answers(&client, sa("10.96.0.10", 81), 1);
     assert!(other.keys().all(|k| k.contains("refused")), "{other:?}");
-    // Drift: a chain deleted behind the agent's back comes back at the next reconciliation.
+    // Drift: elements deleted behind the agent's back comes back at the next reconciliation.
     let nft = Nft::new(c.kernels[2].clone());
-    nft.apply("delete element inet weft services_1_v4 { 10.96.0.10 . tcp . 80 }\nflush chain inet weft svc/default/web/tcp/80/v4\ndelete chain inet weft svc/default/web/tcp/80/v4\n")
-        .unwrap();
+    nft.apply(
+        "delete element inet weft services_1_v4 { 10.96.0.10 . tcp . 80 }\n\
+         delete element inet weft endpoints_v4 { 10.96.0.10 . tcp . 80 . 0 }\n",
+    )
+    .unwrap();
     assert!(
         tcp_answers(&client, sa("10.96.0.10", 80), 1)
             .keys()
@@ -686,5 +689,50 @@ impl Cluster {
         let pod = &self.pods[0].netns;
         let prefix = pod.rsplit_once('-').map(|(p, _)| p).unwrap_or(pod);
         format!("{prefix}-n{}", node + 1)
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_udp_flow_to_a_removed_endpoint_moves_to_a_live_one() {
+    let mut c = Cluster::new("svc-udpflow", 2, &[("e1", 0, 61), ("e2", 1, 62), ("client", 0, 63)]).await;
+    let mut dns = service(
+        "dns",
+        "10.96.0.60",
+        "fd96::60",
+        &[("UDP", 53)],
+        vec![endpoint(&c, "e1", &[(53, 5353)]), endpoint(&c, "e2", &[(53, 5353)])],
+    );
+    c.set_service(&dns);
+    c.reconcile().await;
+    // The endpoints keep serving: only their removal from the Service can move the flow.
+    let _s1 = serve(&c.pod("e1").netns, "e1", &[], &[5353]);
+    let _s2 = serve(&c.pod("e2").netns, "e2", &[], &[5353]);
+    let client = NetNs::open(&Namespaces::path(&c.pod("client").netns)).unwrap();
+    let socket = client.run(|| UdpSocket::bind("0.0.0.0:0")).unwrap().unwrap();
+    socket.set_read_timeout(Some(Duration::from_secs(1))).unwrap();
+    socket.connect(sa("10.96.0.60", 53)).unwrap();
+    let ask = |s: &UdpSocket| -> String {
+        let _ = s.send(b"who");
+        let mut buf = [0u8; 16];
+        s.recv(&mut buf)
+            .map(|n| String::from_utf8_lossy(&buf[..n]).to_string())
+            .unwrap_or_default()
+    };
+    let first = ask(&socket);
+    assert!(first == "e1" || first == "e2", "{first:?}");
+    // One flow, one endpoint.
+    for _ in 0..5 {
+        assert_eq!(ask(&socket), first);
+    }
+    let before = c.states[0].clone();
+    dns.endpoints.retain(|e| e.pod != format!("default/{first}"));
+    c.set_service(&dns);
+    c.reconcile().await;
+    let departed = services::conntrack::departed(&before, &c.states[0]);
+    let forgotten = services::conntrack::forget(&c.kernels[0], &departed).unwrap();
+    assert_eq!(forgotten, 1, "the flow's conntrack entry");
+    let other = if first == "e1" { "e2" } else { "e1" };
+    for _ in 0..5 {
+        assert_eq!(ask(&socket), other, "the flow did not move");
     }
 }

@@ -6,11 +6,13 @@
 //!   endpoints change, only their Service's chains are rewritten.
 //! - [`observe`] reads the table back from `nft -j` into the same shape, so drift is a diff.
 //! - [`apply`] runs `nft` inside the node's network namespace.
+//! - [`conntrack`] forgets UDP and SCTP flows to endpoints that left (ctnetlink).
 //!
 //! The virtual IPs' routes and the rules that route refusals back to pods are ordinary kernel
 //! objects of [`crate::plan`].
 
 pub mod apply;
+pub mod conntrack;
 pub mod observe;
 pub mod ruleset;
 

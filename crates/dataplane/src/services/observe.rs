@@ -29,6 +29,7 @@ pub fn parse(json: &str) -> Result<Ruleset, String> {
                 key,
                 data,
                 elements: Default::default(),
+                typeof_decl: None,
             };
             for e in set.get("elem").and_then(Value::as_array).into_iter().flatten() {
                 let (k, d) = match (&s.data, e) {
@@ -134,6 +135,17 @@ fn element_data(v: &Value) -> Result<String, String> {
     }
     if let Some(target) = v.get("jump").and_then(|g| g.get("target")).and_then(Value::as_str) {
         return Ok(format!("jump {target}"));
+    }
+    if let Some(parts) = v.get("concat").and_then(Value::as_array) {
+        // An endpoint: address . port.
+        return Ok(parts
+            .iter()
+            .map(|p| match p {
+                Value::String(s) => s.parse::<IpAddr>().map(|a| a.to_string()).unwrap_or_else(|_| s.clone()),
+                other => other.to_string(),
+            })
+            .collect::<Vec<_>>()
+            .join(" . "));
     }
     match v {
         Value::Number(n) => Ok(n.to_string()),

@@ -7,18 +7,23 @@
 //! nat_prerouting (nat, dstnat)   iifname vmap @pod_networks                 -> goto pods/<vni>
 //!                                iifname "weft-vx" daddr.proto.dport vmap @arrivals_v4|v6
 //! pods/<vni>                     daddr . l4proto . dport vmap @services_<vni>_v4|v6
-//! svc/<ns>/<name>/<proto>/<port>/<v4|v6>[/local]
-//!                                dnat to numgen random (or jhash saddr) mod N map { i : addr . port }
+//! lb[-local]/<v4|v6>/<proto>/<random|affinity>/<N>
+//!                                dnat to daddr . l4proto . dport . (numgen random | jhash saddr) mod N
+//!                                        map @[local_]endpoints_v4|v6    (-> endpoint . target port)
 //! nat_postrouting (nat, srcnat)  ct status dnat saddr . daddr @hairpin_v4|v6  snat to the pod gateway
 //! filter_forward (filter)        from pods or VXLAN, daddr still a virtual IP (nothing translated
 //!                                it): mark with the network's table, goto refuse
 //! refuse                         TCP reset, else ICMP port unreachable
 //! ```
 //!
-//! One verdict-map lookup per new connection whatever the number of Services; the maps are keyed
-//! per network for pods (a pod only reaches its own network's Services), while traffic arriving
-//! over VXLAN was routed to the virtual IP in its network already. Every rule carries a comment
-//! with a hash of its text: that is how a rule read back from the kernel is compared.
+//! One verdict-map lookup per new connection whatever the number of Services, then one map lookup
+//! for the endpoint; the maps are keyed per network for pods (a pod only reaches its own
+//! network's Services), while traffic arriving over VXLAN was routed to the virtual IP in its
+//! network already. Services share the load-balancing chains (one per protocol, family and
+//! number of endpoints): a Service is only map elements, so a change of endpoints changes
+//! elements, and the table holds a handful of chains and no anonymous sets whatever the number
+//! of Services (10,000 anonymous sets make a transaction take seconds in the kernel). Every rule
+//! carries a comment with a hash of its text: that is how a rule read back is compared.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
@@ -39,6 +44,8 @@ pub struct Set {
     pub key: Vec<String>,
     pub data: Option<String>,
     pub elements: BTreeMap<String, String>,
+    /// Declared with `typeof` (when a key part has no type name, like numgen's integer).
+    pub typeof_decl: Option<String>,
 }
 
 impl Set {
@@ -47,10 +54,14 @@ impl Set {
             key: key.iter().map(|k| k.to_string()).collect(),
             data: data.map(str::to_string),
             elements: BTreeMap::new(),
+            typeof_decl: None,
         }
     }
 
     fn declaration(&self) -> String {
+        if let Some(t) = &self.typeof_decl {
+            return format!("{{ typeof {t}; }}");
+        }
         match &self.data {
             Some(data) => format!("{{ type {} : {data}; }}", self.key.join(" . ")),
             None => format!("{{ type {}; }}", self.key.join(" . ")),
@@ -158,45 +169,46 @@ fn protocol(name: &str) -> Option<&'static str> {
     }
 }
 
-/// A name part that nft takes unquoted in a chain name: Kubernetes names already are.
-fn safe(part: &str) -> String {
-    part.chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.' {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect()
-}
-
-fn address(ip: IpAddr, port: u16) -> String {
-    match ip {
-        IpAddr::V4(a) => format!("{a}:{port}"),
-        IpAddr::V6(a) => format!("[{a}]:{port}"),
-    }
-}
-
-/// The rule of a Service chain: DNAT to one of `targets`, chosen at random per connection or by
-/// a hash of the client's address (ClientIP affinity).
-fn dnat_rule(proto: &str, family: Family, targets: &[(IpAddr, u16)], affinity: bool) -> String {
+/// A load-balancing chain, shared by every Service port with the same protocol, family, choice
+/// and number of endpoints: DNAT to the endpoint that `map` holds for the connection's
+/// `virtual IP . protocol . port . index`, the index chosen at random per connection or by a
+/// hash of the client's address (ClientIP affinity). Returns the chain's name.
+fn lb_chain(r: &mut Ruleset, local: bool, proto: &str, family: Family, count: usize, affinity: bool) -> String {
     let (fam, _) = family.nft();
-    if let [(ip, port)] = targets {
-        return format!("meta l4proto {proto} dnat {fam} to {}", address(*ip, *port));
+    let how = if affinity { "affinity" } else { "random" };
+    let name = format!(
+        "{}/{}/{proto}/{how}/{count}",
+        if local { "lb-local" } else { "lb" },
+        family.suffix()
+    );
+    if !r.chains.contains_key(&name) {
+        let chooser = if affinity {
+            format!("jhash {fam} saddr mod {count} seed 0x{AFFINITY_SEED:08x}")
+        } else {
+            format!("numgen random mod {count}")
+        };
+        let map = endpoints_map(local, family);
+        let rule =
+            format!("meta l4proto {proto} dnat {fam} to {fam} daddr . meta l4proto . th dport . {chooser} map @{map}");
+        add_rule(&mut r.chains, &name, rule);
     }
-    let chooser = if affinity {
-        format!("jhash {fam} saddr mod {} seed 0x{AFFINITY_SEED:08x}", targets.len())
-    } else {
-        format!("numgen random mod {}", targets.len())
-    };
-    let map = targets
-        .iter()
-        .enumerate()
-        .map(|(i, (ip, port))| format!("{i} : {ip} . {port}"))
-        .collect::<Vec<_>>()
-        .join(", ");
-    format!("meta l4proto {proto} dnat {fam} to {chooser} map {{ {map} }}")
+    name
+}
+
+fn endpoints_map(local: bool, family: Family) -> String {
+    format!("{}endpoints_{}", if local { "local_" } else { "" }, family.suffix())
+}
+
+/// The endpoints of one Service port, by index, in the map its load-balancing chain reads.
+fn add_endpoints(r: &mut Ruleset, map: &str, vip: &IpAddr, proto: &str, port: u16, targets: &[(IpAddr, u16)]) {
+    for (i, (ip, target)) in targets.iter().enumerate() {
+        insert(
+            r,
+            map,
+            format!("{vip} . {proto} . {port} . {i}"),
+            format!("{ip} . {target}"),
+        );
+    }
 }
 
 /// Endpoints able to serve `port` in `family`: (address, target port).
@@ -293,13 +305,7 @@ pub fn ruleset(state: &NodeState) -> Option<Ruleset> {
                 if !seen.insert((proto, port.port)) {
                     continue;
                 }
-                let base = format!(
-                    "svc/{}/{}/{proto}/{}/{}",
-                    safe(&service.namespace),
-                    safe(&service.name),
-                    port.port,
-                    family.suffix()
-                );
+                let affinity = service.client_ip_affinity;
                 let local = targets(service, port.port, family, Some(&state.node));
                 let from_pods = if service.internal_local {
                     local.clone()
@@ -307,27 +313,24 @@ pub fn ruleset(state: &NodeState) -> Option<Ruleset> {
                     targets(service, port.port, family, None)
                 };
                 if !from_pods.is_empty() {
-                    let rule = dnat_rule(proto, family, &from_pods, service.client_ip_affinity);
-                    add_rule(&mut r.chains, &base, rule);
+                    let chain = lb_chain(&mut r, false, proto, family, from_pods.len(), affinity);
                     for vip in &vips {
+                        add_endpoints(&mut r, &endpoints_map(false, family), vip, proto, port.port, &from_pods);
                         insert(
                             &mut r,
                             &services_map(network.vni, family),
                             format!("{vip} . {proto} . {}", port.port),
-                            format!("goto {base}"),
+                            format!("goto {chain}"),
                         );
                     }
                 }
                 if !local.is_empty() {
-                    let chain = if local == from_pods {
-                        base.clone()
-                    } else {
-                        let chain = format!("{base}/local");
-                        let rule = dnat_rule(proto, family, &local, service.client_ip_affinity);
-                        add_rule(&mut r.chains, &chain, rule);
-                        chain
-                    };
+                    let shared = local == from_pods;
+                    let chain = lb_chain(&mut r, !shared, proto, family, local.len(), affinity);
                     for vip in &vips {
+                        if !shared {
+                            add_endpoints(&mut r, &endpoints_map(true, family), vip, proto, port.port, &local);
+                        }
                         insert(
                             &mut r,
                             &format!("arrivals_{}", family.suffix()),
@@ -363,12 +366,22 @@ fn skeleton() -> Ruleset {
         .insert("pod_networks".into(), Set::new(&["ifname"], Some("verdict")));
     r.sets.insert("pod_tables".into(), Set::new(&["ifname"], Some("mark")));
     for family in Family::BOTH {
-        let (_, addr) = family.nft();
+        let (fam, addr) = family.nft();
         let s = family.suffix();
         r.sets.insert(format!("arrivals_{s}"), service_map(family));
         r.sets
             .insert(format!("vip_tables_{s}"), Set::new(&[addr], Some("mark")));
         r.sets.insert(format!("hairpin_{s}"), Set::new(&[addr, addr], None));
+        for local in [false, true] {
+            let mut endpoints = Set::new(
+                &[addr, "inet_proto", "inet_service", "integer"],
+                Some(&format!("{addr} . inet_service")),
+            );
+            endpoints.typeof_decl = Some(format!(
+                "{fam} daddr . meta l4proto . th dport . numgen random mod 2 : {fam} daddr . th dport"
+            ));
+            r.sets.insert(endpoints_map(local, family), endpoints);
+        }
     }
     let hook = |kind: &str, hook: &str, priority: i32| Chain {
         hook: Some(Hook {
@@ -664,28 +677,39 @@ mod tests {
     #[test]
     fn a_service_with_endpoints_on_two_nodes() {
         let r = ruleset(&state()).unwrap();
-        let tcp4 = &r.chains["svc/default/web/tcp/80/v4"].rules;
-        assert_eq!(
-            tcp4[0].text,
-            "meta l4proto tcp dnat ip to numgen random mod 2 map { 0 : 10.244.0.1 . 8080, 1 : 10.244.0.2 . 9090 }"
-        );
-        // Over VXLAN: only this node's endpoint, in a chain of its own.
-        assert_eq!(
-            r.chains["svc/default/web/tcp/80/v4/local"].rules[0].text,
-            "meta l4proto tcp dnat ip to 10.244.0.1:8080"
-        );
-        assert_eq!(
-            r.chains["svc/default/web/tcp/80/v6/local"].rules[0].text,
-            "meta l4proto tcp dnat ip6 to [fd00::1]:8080"
-        );
-        // UDP: only pod a serves it, so pods and VXLAN share the chain.
-        assert!(!r.chains.contains_key("svc/default/web/udp/53/v4/local"));
+        // From pods: both endpoints, each with its own target port, behind a shared chain.
         let services = &r.sets["services_1_v4"].elements;
-        assert_eq!(services["10.96.0.10 . tcp . 80"], "goto svc/default/web/tcp/80/v4");
-        assert_eq!(services["10.96.0.10 . udp . 53"], "goto svc/default/web/udp/53/v4");
+        assert_eq!(services["10.96.0.10 . tcp . 80"], "goto lb/v4/tcp/random/2");
+        assert_eq!(
+            r.chains["lb/v4/tcp/random/2"].rules[0].text,
+            "meta l4proto tcp dnat ip to ip daddr . meta l4proto . th dport . numgen random mod 2 map @endpoints_v4"
+        );
+        let endpoints = &r.sets["endpoints_v4"].elements;
+        assert_eq!(endpoints["10.96.0.10 . tcp . 80 . 0"], "10.244.0.1 . 8080");
+        assert_eq!(endpoints["10.96.0.10 . tcp . 80 . 1"], "10.244.0.2 . 9090");
+        assert_eq!(
+            r.sets["endpoints_v6"].elements["fd96::10 . tcp . 80 . 1"],
+            "fd00::2 . 9090"
+        );
+        // Over VXLAN: only this node's endpoint, from the local map.
+        assert_eq!(
+            r.sets["arrivals_v4"].elements["10.96.0.10 . tcp . 80"],
+            "goto lb-local/v4/tcp/random/1"
+        );
+        assert_eq!(
+            r.sets["local_endpoints_v4"].elements["10.96.0.10 . tcp . 80 . 0"],
+            "10.244.0.1 . 8080"
+        );
+        // UDP: only pod a serves it, so pods and VXLAN share the chain and the map.
+        assert_eq!(services["10.96.0.10 . udp . 53"], "goto lb/v4/udp/random/1");
         assert_eq!(
             r.sets["arrivals_v4"].elements["10.96.0.10 . udp . 53"],
-            "goto svc/default/web/udp/53/v4"
+            "goto lb/v4/udp/random/1"
+        );
+        assert!(
+            !r.sets["local_endpoints_v4"]
+                .elements
+                .contains_key("10.96.0.10 . udp . 53 . 0")
         );
         assert_eq!(r.sets["services_1_v6"].elements.len(), 2);
         assert_eq!(r.sets["vip_tables_v4"].elements["10.96.0.10"], "1048577");
@@ -700,9 +724,9 @@ mod tests {
         web.client_ip_affinity = true;
         let r = ruleset(&s).unwrap();
         assert!(
-            r.chains["svc/default/web/tcp/80/v4"].rules[0]
+            r.chains["lb/v4/tcp/affinity/2"].rules[0]
                 .text
-                .contains("jhash ip saddr mod 2 seed 0x77656674 map"),
+                .contains("jhash ip saddr mod 2 seed 0x77656674 map @endpoints_v4"),
         );
         let web = s.services.get_mut("default/web").unwrap();
         web.internal_local = true;
@@ -711,7 +735,7 @@ mod tests {
         // No local endpoint: nothing translates, the forward chain refuses.
         assert!(r.sets["services_1_v4"].elements.is_empty());
         assert!(r.sets["arrivals_v4"].elements.is_empty());
-        assert!(!r.chains.keys().any(|c| c.starts_with("svc/")));
+        assert!(!r.chains.keys().any(|c| c.starts_with("lb")));
         assert_eq!(r.sets["vip_tables_v4"].elements.len(), 1);
     }
 
@@ -720,13 +744,28 @@ mod tests {
         let desired = ruleset(&state()).unwrap();
         let full = script(Some(&desired), None, true).unwrap();
         assert!(full.starts_with("add table inet weft\nadd map inet weft arrivals_v4 { type ipv4_addr . inet_proto . inet_service : verdict; }"));
+        assert!(full.contains("add map inet weft endpoints_v4 { typeof ip daddr . meta l4proto . th dport . numgen random mod 2 : ip daddr . th dport; }"), "{full}");
         // Chains are made before the elements that jump to them.
-        let chain_at = full.find("add chain inet weft svc/default/web/tcp/80/v4\n").unwrap();
+        let chain_at = full.find("add chain inet weft lb/v4/tcp/random/2\n").unwrap();
         let element_at = full.find("add element inet weft services_1_v4").unwrap();
         assert!(chain_at < element_at);
         assert_eq!(script(Some(&desired), Some(&desired), true), None);
 
-        // An endpoint leaves: its Service's chain is rewritten, nothing else.
+        // A target port changes: one element, nothing else.
+        let mut s = state();
+        s.services.get_mut("default/web").unwrap().endpoints[1]
+            .target_ports
+            .insert(80, 9191);
+        let change = script(ruleset(&s).as_ref(), Some(&desired), true).unwrap();
+        assert_eq!(
+            change,
+            "delete element inet weft endpoints_v4 { 10.96.0.10 . tcp . 80 . 1 }\n\
+             add element inet weft endpoints_v4 { 10.96.0.10 . tcp . 80 . 1 : 10.244.0.2 . 9191 }\n\
+             delete element inet weft endpoints_v6 { fd96::10 . tcp . 80 . 1 }\n\
+             add element inet weft endpoints_v6 { fd96::10 . tcp . 80 . 1 : fd00::2 . 9191 }\n"
+        );
+
+        // An endpoint leaves: elements change, chains no Service uses any more go.
         let mut s = state();
         s.services
             .get_mut("default/web")
@@ -735,26 +774,25 @@ mod tests {
             .retain(|e| e.node == "n1");
         let after = ruleset(&s).unwrap();
         let change = script(Some(&after), Some(&desired), true).unwrap();
-        assert!(change.contains("flush chain inet weft svc/default/web/tcp/80/v4\nadd rule inet weft svc/default/web/tcp/80/v4 meta l4proto tcp dnat ip to 10.244.0.1:8080 comment"), "{change}");
-        // The VXLAN chain now equals the pods' one: the arrivals element moves, the chain goes.
         assert!(
-            change.contains("delete element inet weft arrivals_v4 { 10.96.0.10 . tcp . 80 }"),
+            change.contains("add element inet weft services_1_v4 { 10.96.0.10 . tcp . 80 : goto lb/v4/tcp/random/1 }"),
             "{change}"
         );
         assert!(
-            change.contains(
-                "add element inet weft arrivals_v4 { 10.96.0.10 . tcp . 80 : goto svc/default/web/tcp/80/v4 }"
-            ),
+            change.contains("delete element inet weft endpoints_v4 { 10.96.0.10 . tcp . 80 . 1 }"),
             "{change}"
         );
         assert!(
-            change.contains("delete chain inet weft svc/default/web/tcp/80/v4/local"),
+            change.contains("delete element inet weft local_endpoints_v4 { 10.96.0.10 . tcp . 80 . 0 }"),
             "{change}"
         );
+        assert!(change.contains("delete chain inet weft lb/v4/tcp/random/2"), "{change}");
         assert!(
             !change.contains("delete table") && !change.contains("nat_prerouting"),
             "{change}"
         );
+        // Deletions of elements come before the deletion of the chains they jump to.
+        assert!(change.find("delete element inet weft services_1_v4").unwrap() < change.find("delete chain").unwrap());
         // Before the controller's state is complete, nothing is removed.
         let cautious = script(Some(&after), Some(&desired), false).unwrap();
         assert!(!cautious.contains("delete chain"), "{cautious}");
