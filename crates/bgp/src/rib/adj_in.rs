@@ -1,9 +1,10 @@
-//! Adj-RIB-In (RFC 4271 §3.2): which routes each peer has sent, so that a peer going down or
-//! finishing a graceful restart touches only its own paths. The paths themselves live in the
-//! Loc-RIB entries ([`super::loc::Rib`]) as the peer's import policy accepted them; what the
-//! policy rejected is kept in [`super::pre_policy`].
+//! Adj-RIB-In (RFC 4271 §3.2): what each peer has sent. The paths themselves live in the
+//! Loc-RIB entries ([`super::loc::Rib`]) as the peer's import policy accepted them (what the
+//! policy rejected is kept in [`super::pre_policy`]); a peer's paths are found by walking the
+//! entries, which only a session going down or a graceful restart needs. Kept here: how many
+//! paths each peer has per family, asked for on every status poll and max-prefix check.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 use super::key::RouteKey;
 use super::path::PeerId;
@@ -14,29 +15,21 @@ pub type PathRef = (RouteKey, Option<u32>);
 
 #[derive(Debug, Clone, Default)]
 pub struct AdjRibIn {
-    by_peer: BTreeMap<PeerId, BTreeSet<PathRef>>,
-    /// Paths per peer and family, kept as they change: status and max-prefix checks ask often,
-    /// and counting the set each time would cost as much as the table.
     counts: BTreeMap<(PeerId, Family), usize>,
 }
 
 impl AdjRibIn {
-    pub fn insert(&mut self, peer: PeerId, key: RouteKey, path_id: Option<u32>) {
-        let family = key.family();
-        if self.by_peer.entry(peer).or_default().insert((key, path_id)) {
-            *self.counts.entry((peer, family)).or_default() += 1;
-        }
+    /// `peer` has one more path of `family`.
+    pub fn added(&mut self, peer: PeerId, family: Family) {
+        *self.counts.entry((peer, family)).or_default() += 1;
     }
 
-    pub fn remove(&mut self, peer: PeerId, key: &RouteKey, path_id: Option<u32>) {
-        if let Some(set) = self.by_peer.get_mut(&peer) {
-            if set.remove(&(key.clone(), path_id))
-                && let Some(n) = self.counts.get_mut(&(peer, key.family()))
-            {
-                *n = n.saturating_sub(1);
-            }
-            if set.is_empty() {
-                self.by_peer.remove(&peer);
+    /// `peer` has one path of `family` less.
+    pub fn removed(&mut self, peer: PeerId, family: Family) {
+        if let Some(n) = self.counts.get_mut(&(peer, family)) {
+            *n = n.saturating_sub(1);
+            if *n == 0 {
+                self.counts.remove(&(peer, family));
             }
         }
     }
@@ -46,21 +39,12 @@ impl AdjRibIn {
         self.counts.get(&(peer, family)).copied().unwrap_or(0)
     }
 
-    /// The paths of `peer`, in `families` when given.
-    pub fn paths_of(&self, peer: PeerId, families: Option<&[Family]>) -> Vec<PathRef> {
-        self.by_peer
-            .get(&peer)
-            .map(|set| {
-                set.iter()
-                    .filter(|(k, _)| families.is_none_or(|f| f.contains(&k.family())))
-                    .cloned()
-                    .collect()
-            })
-            .unwrap_or_default()
-    }
-
     /// How many paths `peer` has.
     pub fn count(&self, peer: PeerId) -> usize {
-        self.by_peer.get(&peer).map_or(0, BTreeSet::len)
+        self.counts
+            .iter()
+            .filter(|((p, _), _)| *p == peer)
+            .map(|(_, n)| n)
+            .sum()
     }
 }

@@ -1,6 +1,7 @@
 //! Route keys: what paths compete for. The NLRI without what describes one path rather than the
 //! destination (path identifier, labels, EVPN gateway and label, ESI).
 
+use std::cmp::Ordering;
 use std::fmt;
 
 use ipnet::IpNet;
@@ -9,8 +10,9 @@ use weft_net::RouteDistinguisher;
 use crate::family::Family;
 use crate::nlri::{EvpnRoute, Nlri, RtMembership};
 
-/// The destination of a route, per family.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+/// The destination of a route, per family. Ordered by family (the variant), then as the
+/// fields read; see the `Ord` impl.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum RouteKey {
     /// IPv4 or IPv6 unicast.
     Prefix(IpNet),
@@ -66,6 +68,67 @@ impl RouteKey {
     }
 }
 
+/// Orders IP prefixes as `IpNet`'s own order does (IPv4 first; address, then length), with the
+/// IPv4 case inline: the RIB's tables compare keys more than they do anything else.
+#[inline]
+fn cmp_net(a: &IpNet, b: &IpNet) -> Ordering {
+    match (a, b) {
+        (IpNet::V4(x), IpNet::V4(y)) => {
+            (u32::from(x.addr()), x.prefix_len()).cmp(&(u32::from(y.addr()), y.prefix_len()))
+        }
+        _ => a.cmp(b),
+    }
+}
+
+impl RouteKey {
+    /// The variant's place in the order (the order they are declared in).
+    fn rank(&self) -> u8 {
+        match self {
+            RouteKey::Prefix(_) => 0,
+            RouteKey::Vpn { .. } => 1,
+            RouteKey::EvpnIpPrefix { .. } => 2,
+            RouteKey::Evpn(_) => 3,
+            RouteKey::Rtc(_) => 4,
+        }
+    }
+}
+
+/// The order `#[derive(Ord)]` would give, written out so that prefix keys compare without
+/// calls.
+impl Ord for RouteKey {
+    #[inline]
+    fn cmp(&self, other: &RouteKey) -> Ordering {
+        match (self, other) {
+            (RouteKey::Prefix(a), RouteKey::Prefix(b)) => cmp_net(a, b),
+            (RouteKey::Vpn { rd: ra, net: na }, RouteKey::Vpn { rd: rb, net: nb }) => {
+                ra.cmp(rb).then_with(|| cmp_net(na, nb))
+            }
+            (
+                RouteKey::EvpnIpPrefix {
+                    rd: ra,
+                    ethernet_tag: ta,
+                    prefix: pa,
+                },
+                RouteKey::EvpnIpPrefix {
+                    rd: rb,
+                    ethernet_tag: tb,
+                    prefix: pb,
+                },
+            ) => ra.cmp(rb).then(ta.cmp(tb)).then_with(|| cmp_net(pa, pb)),
+            (RouteKey::Evpn(a), RouteKey::Evpn(b)) => a.cmp(b),
+            (RouteKey::Rtc(a), RouteKey::Rtc(b)) => a.cmp(b),
+            _ => self.rank().cmp(&other.rank()),
+        }
+    }
+}
+
+impl PartialOrd for RouteKey {
+    #[inline]
+    fn partial_cmp(&self, other: &RouteKey) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
 impl fmt::Display for RouteKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
@@ -85,4 +148,41 @@ impl fmt::Display for RouteKey {
 
 fn hex(b: &[u8]) -> String {
     b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The written-out order is the derived one: family, then fields in order.
+    #[test]
+    fn order_is_the_derived_one() {
+        let p = |s: &str| RouteKey::Prefix(s.parse().unwrap());
+        let vpn = |rd: &str, s: &str| RouteKey::Vpn {
+            rd: rd.parse().unwrap(),
+            net: s.parse().unwrap(),
+        };
+        let sorted = [
+            p("1.0.0.0/8"),
+            p("1.0.0.0/24"),
+            p("1.0.1.0/24"),
+            p("200.0.0.0/8"),
+            p("::/0"),
+            p("2001:db8::/32"),
+            vpn("1:1", "10.0.0.0/8"),
+            vpn("1:1", "2001:db8::/32"),
+            vpn("1:2", "9.0.0.0/8"),
+            RouteKey::EvpnIpPrefix {
+                rd: "1:1".parse().unwrap(),
+                ethernet_tag: 0,
+                prefix: "10.0.0.0/8".parse().unwrap(),
+            },
+            RouteKey::Rtc(None),
+        ];
+        for (i, a) in sorted.iter().enumerate() {
+            for (j, b) in sorted.iter().enumerate() {
+                assert_eq!(a.cmp(b), i.cmp(&j), "{a} vs {b}");
+            }
+        }
+    }
 }

@@ -8,7 +8,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::net::Ipv4Addr;
 use std::sync::Arc;
 
-use super::adj_in::AdjRibIn;
+use super::adj_in::{AdjRibIn, PathRef};
 use super::decision::{self, DecisionConfig};
 use super::key::RouteKey;
 use super::path::{Path, PeerId, PeerInfo};
@@ -75,6 +75,8 @@ pub struct Rib {
     path_changes: Option<BTreeSet<RouteKey>>,
     /// Best paths per peer and family, kept as they change (for status, without a scan).
     best_counts: BTreeMap<(PeerId, Family), usize>,
+    /// Peers some of whose paths were marked stale (graceful restart, enhanced route refresh).
+    stale_marked: BTreeSet<PeerId>,
 }
 
 #[derive(Debug, Clone)]
@@ -102,6 +104,7 @@ impl Rib {
             import: BTreeMap::new(),
             path_changes: None,
             best_counts: BTreeMap::new(),
+            stale_marked: BTreeSet::new(),
         }
     }
 
@@ -135,7 +138,7 @@ impl Rib {
         let mut touched = Touched::default();
         for (afi, safi) in decoded.disabled_families() {
             if let Some(family) = Family::from_afi_safi(afi, safi) {
-                for (key, path_id) in self.adj_in.paths_of(peer, Some(&[family])) {
+                for (key, path_id) in self.peer_paths(peer, Some(&[family])) {
                     self.remove_path(&mut touched, peer, &key, path_id);
                 }
                 if let Some(i) = self.import.get_mut(&peer) {
@@ -257,7 +260,7 @@ impl Rib {
             i.received.retain_families(retain);
         }
         let mut touched = Touched::default();
-        for (key, path_id) in self.adj_in.paths_of(peer, None) {
+        for (key, path_id) in self.peer_paths(peer, None) {
             if !retain.contains(&key.family()) {
                 self.remove_path(&mut touched, peer, &key, path_id);
             }
@@ -271,12 +274,20 @@ impl Rib {
         if let Some(i) = self.import.get_mut(&peer) {
             i.received.mark_stale(families);
         }
-        for (key, path_id) in self.adj_in.paths_of(peer, Some(families)) {
-            if let Some(e) = self.entries.get_mut(&key)
-                && let Some(p) = e.paths.iter_mut().find(|p| p.peer == peer && p.path_id == path_id)
-            {
-                p.stale = true;
+        if self.adj_in.count(peer) == 0 {
+            return;
+        }
+        let mut marked = false;
+        for (key, e) in self.entries.iter_mut() {
+            if families.contains(&key.family()) {
+                for p in e.paths.iter_mut().filter(|p| p.peer == peer) {
+                    p.stale = true;
+                    marked = true;
+                }
             }
+        }
+        if marked {
+            self.stale_marked.insert(peer);
         }
     }
 
@@ -287,7 +298,12 @@ impl Rib {
             i.received.remove_stale(families);
         }
         let mut touched = Touched::default();
-        for (key, path_id) in self.adj_in.paths_of(peer, Some(families)) {
+        if !self.stale_marked.contains(&peer) {
+            // Nothing of the peer was ever marked stale: no walk through the table (this runs on
+            // every End-of-RIB).
+            return self.finish(touched);
+        }
+        for (key, path_id) in self.peer_paths(peer, Some(families)) {
             let stale = self
                 .entries
                 .get(&key)
@@ -335,8 +351,7 @@ impl Rib {
 
     /// The paths `peer` sent of `family` (its Adj-RIB-In of that family).
     pub fn paths_of_peer(&self, peer: PeerId, family: Family) -> Vec<&Path> {
-        self.adj_in
-            .paths_of(peer, Some(&[family]))
+        self.peer_paths(peer, Some(&[family]))
             .into_iter()
             .filter_map(|(key, path_id)| {
                 self.entries
@@ -344,6 +359,31 @@ impl Rib {
                     .and_then(|e| e.paths.iter().find(|p| p.peer == peer && p.path_id == path_id))
             })
             .collect()
+    }
+
+    /// The paths of `peer` (in `families` when given), in key then path identifier order: a walk
+    /// through the whole table, for what happens once per session (down, graceful restart).
+    fn peer_paths(&self, peer: PeerId, families: Option<&[Family]>) -> Vec<PathRef> {
+        let mut out = Vec::new();
+        if self.adj_in.count(peer) == 0 {
+            return out;
+        }
+        for (key, e) in &self.entries {
+            if families.is_some_and(|f| !f.contains(&key.family())) {
+                continue;
+            }
+            let start = out.len();
+            out.extend(
+                e.paths
+                    .iter()
+                    .filter(|p| p.peer == peer)
+                    .map(|p| (key.clone(), p.path_id)),
+            );
+            if let Some(mine) = out.get_mut(start..) {
+                mine.sort_by_key(|(_, id)| *id);
+            }
+        }
+        out
     }
 
     /// How many paths `peer` has in the RIB.
@@ -369,8 +409,7 @@ impl Rib {
             Some(old) => old.received.into_paths().collect(),
             // No policy so far: the Loc-RIB holds the paths as received.
             None => self
-                .adj_in
-                .paths_of(peer, None)
+                .peer_paths(peer, None)
                 .into_iter()
                 .filter_map(|(key, path_id)| {
                     self.entries
@@ -444,9 +483,22 @@ impl Rib {
 
     fn insert_path(&mut self, touched: &mut Touched, path: Path) {
         let key = RouteKey::of(&path.nlri);
-        self.touch(touched, &key);
-        self.adj_in.insert(path.peer, key.clone(), path.path_id);
-        let entry = self.entries.entry(key).or_default();
+        let family = key.family();
+        // One lookup for both the old best (what `touch` records) and the insertion.
+        let entry = match self.entries.entry(key) {
+            std::collections::btree_map::Entry::Occupied(o) => {
+                if !touched.0.contains_key(o.key()) {
+                    touched.0.insert(o.key().clone(), o.get().best().cloned());
+                }
+                o.into_mut()
+            }
+            std::collections::btree_map::Entry::Vacant(v) => {
+                if !touched.0.contains_key(v.key()) {
+                    touched.0.insert(v.key().clone(), None);
+                }
+                v.insert(Entry::default())
+            }
+        };
         match entry
             .paths
             .iter_mut()
@@ -459,6 +511,7 @@ impl Rib {
                 if entry.paths.capacity() == 0 {
                     entry.paths.reserve_exact(1);
                 }
+                self.adj_in.added(path.peer, family);
                 entry.paths.push(path)
             }
         }
@@ -475,9 +528,15 @@ impl Rib {
     /// Removes a path from the Loc-RIB only (the import policy rejects it now).
     fn remove_accepted(&mut self, touched: &mut Touched, peer: PeerId, key: &RouteKey, path_id: Option<u32>) {
         self.touch(touched, key);
-        self.adj_in.remove(peer, key, path_id);
         if let Some(e) = self.entries.get_mut(key) {
+            let before = e.paths.len();
             e.paths.retain(|p| !(p.peer == peer && p.path_id == path_id));
+            if e.paths.len() < before {
+                self.adj_in.removed(peer, key.family());
+                if self.adj_in.count(peer) == 0 {
+                    self.stale_marked.remove(&peer);
+                }
+            }
         }
     }
 
