@@ -21,6 +21,55 @@ pub struct NodeState {
     /// The Services of the networks this node has, by `namespace/name`.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub services: BTreeMap<String, ServiceState>,
+    /// NetworkPolicy of this node's pods that some policy selects, by `namespace/pod`; a pod
+    /// that no policy selects is absent (everything allowed).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub policies: BTreeMap<String, EndpointPolicy>,
+}
+
+/// One pod's NetworkPolicy, compiled and flattened for the dataplane: per direction, two sets
+/// that one lookup each decides (however many policies, rules and pods are behind them).
+/// Replies of allowed connections are always allowed (conntrack); so is the node itself.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct EndpointPolicy {
+    /// `namespace/pod`, as [`LocalEndpoint::key`].
+    pub pod: String,
+    /// `None`: not isolated for ingress (everything may connect to it). `Some`: only what the
+    /// sets allow (empty sets: nothing).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ingress: Option<PolicySets>,
+    /// Likewise for the connections it opens.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub egress: Option<PolicySets>,
+}
+
+impl EndpointPolicy {
+    pub fn key(&self) -> String {
+        self.pod.clone()
+    }
+}
+
+/// What one direction allows: disjoint elements, ready for nftables interval sets.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PolicySets {
+    /// Peer prefixes allowed on every protocol and port (ICMP too).
+    #[serde(default)]
+    pub any: Vec<String>,
+    /// Peer prefixes allowed on some ports of a protocol.
+    #[serde(default)]
+    pub ports: Vec<PolicyPort>,
+}
+
+/// A peer prefix, a protocol (`TCP`, `UDP`, `SCTP`) and an inclusive port range.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PolicyPort {
+    pub peer: String,
+    pub protocol: String,
+    pub first: u16,
+    pub last: u16,
 }
 
 /// A Service as a node programs it: its virtual IPs in its network's table, and where
@@ -191,12 +240,17 @@ pub enum Change {
     RemoveRoute { key: String },
     UpsertService(ServiceState),
     RemoveService { key: String },
+    UpsertPolicy(EndpointPolicy),
+    RemovePolicy { key: String },
 }
 
 impl NodeState {
     /// The changes that turn `self` into `new`: removals first, then upserts.
     pub fn diff(&self, new: &NodeState) -> Vec<Change> {
         let mut out = Vec::new();
+        removed(&self.policies, &new.policies, &mut out, |key| Change::RemovePolicy {
+            key,
+        });
         removed(&self.services, &new.services, &mut out, |key| Change::RemoveService {
             key,
         });
@@ -211,6 +265,7 @@ impl NodeState {
         upserted(&self.endpoints, &new.endpoints, &mut out, Change::UpsertEndpoint);
         upserted(&self.routes, &new.routes, &mut out, Change::UpsertRoute);
         upserted(&self.services, &new.services, &mut out, Change::UpsertService);
+        upserted(&self.policies, &new.policies, &mut out, Change::UpsertPolicy);
         out
     }
 
@@ -240,6 +295,12 @@ impl NodeState {
                 }
                 Change::RemoveService { key } => {
                     self.services.remove(key);
+                }
+                Change::UpsertPolicy(p) => {
+                    self.policies.insert(p.key(), p.clone());
+                }
+                Change::RemovePolicy { key } => {
+                    self.policies.remove(key);
                 }
             }
         }

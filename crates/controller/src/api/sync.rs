@@ -25,7 +25,13 @@ const IMPORTS_SETTLE_LIMIT: Duration = Duration::from_secs(20);
 fn relevant(kind: Kind) -> bool {
     matches!(
         kind,
-        Kind::Node | Kind::VirtualNetwork | Kind::WorkloadEndpoint | Kind::Service | Kind::Pod | Kind::Namespace
+        Kind::Node
+            | Kind::VirtualNetwork
+            | Kind::WorkloadEndpoint
+            | Kind::Service
+            | Kind::Pod
+            | Kind::Namespace
+            | Kind::NetworkPolicy
     )
 }
 

@@ -10,6 +10,7 @@ mod history;
 pub mod networks;
 pub mod node_view;
 mod ops;
+pub mod policy_view;
 pub mod service_view;
 mod status;
 #[cfg(test)]

@@ -232,6 +232,25 @@ impl State {
             let networks = state.networks.keys().cloned().collect();
             state.services = super::service_view::for_node(node, &networks, &all, &nodes.iter().collect::<Vec<_>>());
         }
+        let policies = self.store.list(Kind::NetworkPolicy, None)?;
+        if !policies.is_empty() && !state.endpoints.is_empty() {
+            let pods = self.store.list(Kind::Pod, None)?;
+            let namespaces = self.store.list(Kind::Namespace, None)?;
+            let mut objects = super::policy_view::Objects {
+                endpoints: endpoints.iter().collect(),
+                ..Default::default()
+            };
+            for r in policies.iter().chain(&pods).chain(&namespaces) {
+                match r {
+                    Resource::NetworkPolicy(p) => objects.policies.push(p),
+                    Resource::Pod(p) => objects.pods.push(p),
+                    Resource::Namespace(n) => objects.namespaces.push(n),
+                    _ => {}
+                }
+            }
+            let local = state.endpoints.keys().cloned().collect();
+            state.policies = super::policy_view::for_pods(&objects, &local);
+        }
         Ok((self.store.revision(), state))
     }
 
