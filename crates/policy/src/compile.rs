@@ -16,6 +16,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::net::IpAddr;
+use std::sync::Arc;
 
 use crate::evaluate::{Connection, Traffic};
 use crate::flat::FlatRules;
@@ -45,7 +46,7 @@ pub struct EndpointRules {
 }
 
 /// One compiled rule: a connection whose peer is in `peers` and whose port is in `ports`.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Rule {
     pub peers: Peers,
     /// Empty: every port and every protocol (ICMP included); else only these.
@@ -59,9 +60,10 @@ pub struct Rule {
 pub enum Peers {
     /// Every address (`from`/`to` absent or empty).
     Any,
-    /// These pod addresses, and the addresses in these blocks.
+    /// These pod addresses, and the addresses in these blocks. The address set is shared by
+    /// every endpoint the same policy rule applies to (one copy, however many pods it selects).
     Set {
-        addresses: BTreeSet<IpAddr>,
+        addresses: Arc<BTreeSet<IpAddr>>,
         blocks: Vec<IpBlock>,
     },
 }
@@ -134,6 +136,19 @@ impl EndpointRules {
 }
 
 impl Compiled {
+    /// The endpoints isolated in `direction`, grouped by identical rules: pods selected by the
+    /// same policies (and resolving named ports alike) share their rules, so the dataplane can
+    /// build one pair of sets per group and point every member at it.
+    pub fn groups(&self, direction: Direction) -> Vec<(&[Rule], Vec<&Key>)> {
+        let mut groups: BTreeMap<&[Rule], Vec<&Key>> = BTreeMap::new();
+        for (key, endpoint) in &self.endpoints {
+            if let Some(rules) = endpoint.rules(direction) {
+                groups.entry(rules).or_default().push(key);
+            }
+        }
+        groups.into_iter().collect()
+    }
+
     /// The decision the dataplane would take from the compiled rules alone: the source's
     /// egress rules and the destination's ingress rules must both allow it; a pod's traffic to
     /// itself never leaves it. A reference for enforcement, and what the tests hold against
@@ -157,22 +172,22 @@ struct Target {
     /// The rule's peers as addresses.
     peers: Peers,
     /// Egress with named ports: (numbers, destination addresses), one per distinct resolution.
-    named: Vec<(Vec<PortRange>, BTreeSet<IpAddr>)>,
+    named: Vec<(Vec<PortRange>, Arc<BTreeSet<IpAddr>>)>,
 }
 
 /// Compiles every pod's rules. Pods without addresses get rules too (they apply as soon as the
 /// pod is networked) but are nobody's peer, since peers are matched by address.
 pub fn compile(input: &Input) -> Compiled {
+    compile_for(input, |_| true)
+}
+
+/// Compiles the rules of the pods `keep` accepts only (a node's own pods, for its agent); their
+/// peers are still every pod of the input.
+pub fn compile_for(input: &Input, keep: impl Fn(&PodInfo) -> bool) -> Compiled {
+    // What each policy rule selects, worked out once, when a kept pod first needs it.
     let mut targets: BTreeMap<(usize, Direction, usize), Target> = BTreeMap::new();
-    for (p, policy) in input.policies().iter().enumerate() {
-        for direction in [Direction::Ingress, Direction::Egress] {
-            for (i, rule) in policy.rules(direction).unwrap_or_default().iter().enumerate() {
-                targets.insert((p, direction, i), target(input, direction, rule));
-            }
-        }
-    }
     let mut compiled = Compiled::default();
-    for pod in input.pods() {
+    for pod in input.pods().iter().filter(|p| keep(p)) {
         let mut rules = Rules::default();
         let mut selected_by = Vec::new();
         for (p, policy) in input.policies().iter().enumerate() {
@@ -191,9 +206,9 @@ pub fn compile(input: &Input) -> Compiled {
                         direction,
                         rule: i,
                     };
-                    let Some(target) = targets.get(&(p, direction, i)) else {
-                        continue;
-                    };
+                    let target = targets
+                        .entry((p, direction, i))
+                        .or_insert_with(|| target(input, direction, spec));
                     rules.add(direction, spec, target, pod, origin);
                 }
             }
@@ -222,12 +237,14 @@ fn target(input: &Input, direction: Direction, rule: &RuleSpec) -> Target {
     let peers = match &rule.peers {
         None => Peers::Any,
         Some(list) => Peers::Set {
-            addresses: input
-                .pods()
-                .iter()
-                .filter(|pod| selects(pod))
-                .flat_map(|pod| pod.addresses.iter().copied())
-                .collect(),
+            addresses: Arc::new(
+                input
+                    .pods()
+                    .iter()
+                    .filter(|pod| selects(pod))
+                    .flat_map(|pod| pod.addresses.iter().copied())
+                    .collect(),
+            ),
             blocks: list
                 .iter()
                 .filter_map(|peer| match peer {
@@ -259,7 +276,7 @@ fn target(input: &Input, direction: Direction, rule: &RuleSpec) -> Target {
     }
     Target {
         peers,
-        named: groups.into_iter().collect(),
+        named: groups.into_iter().map(|(ports, a)| (ports, Arc::new(a))).collect(),
     }
 }
 

@@ -19,7 +19,7 @@ mod policy;
 mod ports;
 mod selector;
 
-pub use compile::{Compiled, EndpointRules, Origin, Peers, Rule, compile};
+pub use compile::{Compiled, EndpointRules, Origin, Peers, Rule, compile, compile_for};
 pub use error::{InvalidObject, Problem};
 pub use evaluate::{Connection, Decision, Endpoint, RuleCheck, Traffic, Verdict, evaluate};
 pub use explain::{explain_connection, explain_pod};

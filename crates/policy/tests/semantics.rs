@@ -3,8 +3,8 @@
 
 mod common;
 
-use std::collections::BTreeSet;
 use std::net::IpAddr;
+use std::sync::Arc;
 
 use common::np;
 use serde_json::json;
@@ -29,7 +29,7 @@ fn tcp(first: u16, last: u16) -> PortRange {
 
 fn set(addresses: &[&str]) -> Peers {
     Peers::Set {
-        addresses: addresses.iter().map(|a| ip(a)).collect(),
+        addresses: Arc::new(addresses.iter().map(|a| ip(a)).collect()),
         blocks: vec![],
     }
 }
@@ -265,7 +265,7 @@ fn ip_block_matches_pods_by_address_and_except_carves_v4_and_v6() {
     assert_eq!(
         rules[0].peers,
         Peers::Set {
-            addresses: BTreeSet::new(),
+            addresses: Default::default(),
             blocks: vec![
                 IpBlock {
                     cidr: net("10.0.0.0/24"),
@@ -333,10 +333,7 @@ fn named_port_in_egress_becomes_one_rule_per_number() {
     let c = compile(&i);
     let rules = peers_and_ports(endpoint(&c, "db", "pg").egress.as_deref().unwrap());
     let everyone = Peers::Set {
-        addresses: ["10.0.0.1", "10.0.0.2", "10.0.1.1", "fd00::1"]
-            .iter()
-            .map(|a| ip(a))
-            .collect(),
+        addresses: Arc::new(["10.0.0.1", "10.0.0.2", "10.0.1.1", "fd00::1"].map(ip).into()),
         blocks: vec![IpBlock {
             cidr: net("0.0.0.0/0"),
             except: vec![],
@@ -600,4 +597,42 @@ fn explain_says_who_selects_and_why() {
     );
     let wrong_port = explain_connection(&i, &conn(API, PG, Traffic::tcp(5433)));
     assert!(wrong_port.contains("TCP/5433 not in its ports"), "{wrong_port}");
+}
+
+#[test]
+fn endpoints_with_the_same_rules_share_a_group() {
+    let i = input(&[
+        policy(
+            "web",
+            "all",
+            json!({"podSelector": {}, "ingress": [{"from": [{"podSelector": {}}]}]}),
+        ),
+        policy(
+            "db",
+            "all",
+            json!({"podSelector": {}, "ingress": [{"from": [{"podSelector": {}}]}]}),
+        ),
+    ]);
+    let c = compile(&i);
+    let mut groups: Vec<Vec<String>> = c
+        .groups(Direction::Ingress)
+        .into_iter()
+        .map(|(_, keys)| keys.iter().map(ToString::to_string).collect())
+        .collect();
+    groups.sort();
+    assert_eq!(groups, [vec!["db/pending", "db/pg"], vec!["web/api", "web/front"]]);
+    assert!(c.groups(Direction::Egress).is_empty());
+    // The address set is one copy for the whole group.
+    let (a, b) = (endpoint(&c, "web", "api"), endpoint(&c, "web", "front"));
+    match (
+        &a.ingress.as_ref().unwrap()[0].peers,
+        &b.ingress.as_ref().unwrap()[0].peers,
+    ) {
+        (Peers::Set { addresses: x, .. }, Peers::Set { addresses: y, .. }) => assert!(Arc::ptr_eq(x, y)),
+        other => panic!("{other:?}"),
+    }
+    // compile_for keeps a node's pods only, with the same rules.
+    let node = compile_for(&i, |p| p.key.namespace == "web");
+    assert_eq!(node.endpoints.len(), 2);
+    assert_eq!(node.endpoints[&Key::new("web", "api")], *a);
 }
