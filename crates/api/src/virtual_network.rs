@@ -44,4 +44,11 @@ pub struct VirtualNetworkStatus {
     /// Namespaces whose pods are placed on this network.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub namespaces: Vec<String>,
+    /// Routes imported over BGP (by the import route targets) and installed on the nodes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub imported_routes: Option<u32>,
+    /// Imported routes not installed, each with the reason (an overlap with a local prefix, a
+    /// route the nodes cannot forward); at most 20, the rest counted.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub refused_routes: Vec<String>,
 }

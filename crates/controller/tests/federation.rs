@@ -140,6 +140,42 @@ fn networks_joined_by_route_target_carry_endpoints_between_clusters() {
     eprintln!("endpoint added in B -> at A's node: {added:?}; deleted -> gone: {removed:?}");
     assert!(route(&a1.borrow(), &api).is_some(), "the other endpoint stays");
 
+    // What a network imported is in its status; a network whose own subnet covers B's pods
+    // refuses them, and says why.
+    a.apply_yaml(
+        "apiVersion: weft.io/v1alpha1\nkind: VirtualNetwork\nmetadata: {name: overlap}\nspec:\n  vni: 150\n  subnets: [10.245.0.0/16]\n  importRouteTargets: ['65000:100']\n  exportRouteTargets: ['65000:999']\n",
+    );
+    let vn_status = |name: &str| {
+        let r =
+            a.rt.block_on(a.client.get(Kind::VirtualNetwork, None, name))
+                .expect("the network");
+        let Resource::VirtualNetwork(vn) = r else {
+            panic!("not a network")
+        };
+        vn.status.unwrap_or_default()
+    };
+    let started = std::time::Instant::now();
+    loop {
+        let shared = vn_status("shared");
+        let overlap = vn_status("overlap");
+        if shared.imported_routes.unwrap_or(0) >= 1 && !overlap.refused_routes.is_empty() {
+            assert!(
+                overlap
+                    .refused_routes
+                    .iter()
+                    .any(|r| r.contains("overlaps 10.245.0.0/16")),
+                "{overlap:?}"
+            );
+            assert_eq!(overlap.imported_routes, Some(0), "{overlap:?}");
+            break;
+        }
+        assert!(
+            started.elapsed() < CONVERGE,
+            "statuses: shared {shared:?}, overlap {overlap:?}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+
     // A Service in B: its ClusterIP is a route of the shared network from the node hosting its
     // endpoint, so A's node reaches it through that node.
     b.apply_yaml(

@@ -18,7 +18,7 @@ fn headers(kind: Kind, wide: bool) -> Vec<&'static str> {
         Kind::Pod => vec!["NAME", "NODE", "IP", "AGE"],
         Kind::Service => vec!["NAME", "TYPE", "CLUSTER-IP", "PORT(S)", "AGE"],
         Kind::NetworkPolicy => vec!["NAME", "POD-SELECTOR", "AGE"],
-        Kind::VirtualNetwork => vec!["NAME", "VNI", "SUBNETS", "IMPORT-RTS", "EXPORT-RTS", "AGE"],
+        Kind::VirtualNetwork => vec!["NAME", "VNI", "SUBNETS", "IMPORT-RTS", "EXPORT-RTS", "IMPORTED", "AGE"],
         Kind::Cluster => vec!["NAME", "AS", "POD-CIDRS", "SERVICE-CIDRS", "AGE"],
         Kind::Node => vec!["NAME", "VTEP", "ROUTER-MAC", "MTU", "AGE"],
         Kind::WorkloadEndpoint => vec!["NAME", "NODE", "NETWORK", "ADDRESSES", "AGE"],
@@ -102,6 +102,14 @@ fn cells(resource: &Resource, wide: bool) -> Vec<String> {
             none_if_empty(vn.spec.subnets.join(",")),
             none_if_empty(vn.spec.import_route_targets.join(",")),
             none_if_empty(vn.spec.export_route_targets.join(",")),
+            {
+                let status = vn.status.clone().unwrap_or_default();
+                match (status.imported_routes, status.refused_routes.len()) {
+                    (None, _) => "-".to_string(),
+                    (Some(n), 0) => n.to_string(),
+                    (Some(n), r) => format!("{n} ({r} refused)"),
+                }
+            },
             age,
         ],
         Resource::Cluster(c) => vec![

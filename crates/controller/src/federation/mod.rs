@@ -43,7 +43,14 @@ struct Federation {
     tables: BTreeMap<String, BTreeMap<IpNet, VrfRoute>>,
     /// Problems already logged, so that each is said once.
     said: BTreeSet<String>,
+    /// Per network: routes installed and the ones refused, as last computed and as last written
+    /// into the VirtualNetwork's status.
+    import_status: BTreeMap<String, (u32, Vec<String>)>,
+    written_status: BTreeMap<String, (u32, Vec<String>)>,
 }
+
+/// The most refused routes a VirtualNetwork's status lists.
+const REFUSED_LISTED: usize = 20;
 
 fn relevant(kind: Kind) -> bool {
     matches!(
@@ -94,6 +101,7 @@ pub async fn federation_loop(handle: Handle, view: BgpView) {
             dirty = !fed.reconcile(&handle).await;
             fed.publish(&handle);
         }
+        fed.write_statuses(&handle).await;
         enum Woken {
             Closing,
             Tick,
@@ -369,22 +377,65 @@ impl Federation {
     fn publish(&mut self, handle: &Handle) {
         let mut imported = Imported::new();
         let mut problems = Vec::new();
+        let mut status: BTreeMap<String, (u32, Vec<String>)> =
+            self.networks.keys().map(|n| (n.clone(), (0, Vec::new()))).collect();
         for (name, table) in &self.tables {
             let Some(routing) = self.networks.get(name) else {
                 continue;
             };
             for route in table.values() {
+                let entry = status.entry(name.clone()).or_default();
                 match import::remote_route(routing, route) {
                     Ok(r) => {
+                        entry.0 += 1;
                         imported.entry(name.clone()).or_default().insert(r.key(), r);
                     }
-                    Err(reason) => problems.push(format!("network {name}: not installed: {reason}")),
+                    Err(reason) => {
+                        entry.1.push(reason.clone());
+                        problems.push(format!("network {name}: not installed: {reason}"));
+                    }
                 }
             }
         }
         for p in problems {
             self.say(p);
         }
+        self.import_status = status;
         handle.set_imported(imported);
+    }
+
+    /// Writes what each network imported into its status, where that changed.
+    async fn write_statuses(&mut self, handle: &Handle) {
+        let changed: Vec<(String, (u32, Vec<String>))> = self
+            .import_status
+            .iter()
+            .filter(|(n, s)| self.written_status.get(*n) != Some(*s))
+            .map(|(n, s)| (n.clone(), s.clone()))
+            .collect();
+        for (name, (count, refused)) in changed {
+            let mut listed: Vec<String> = refused.iter().take(REFUSED_LISTED).cloned().collect();
+            if refused.len() > REFUSED_LISTED {
+                listed.push(format!("... and {} more", refused.len() - REFUSED_LISTED));
+            }
+            let vn = weft_api::VirtualNetwork {
+                metadata: weft_api::ObjectMeta {
+                    name: Some(name.clone()),
+                    ..Default::default()
+                },
+                spec: Default::default(),
+                status: Some(weft_api::VirtualNetworkStatus {
+                    imported_routes: Some(count),
+                    refused_routes: listed,
+                    ..Default::default()
+                }),
+            };
+            let resource = Box::new(Resource::VirtualNetwork(vn));
+            match handle.call(|reply| Command::WriteStatus { resource, reply }).await {
+                Ok(_) => {
+                    self.written_status.insert(name, (count, refused));
+                }
+                Err(e) => tracing::debug!(network = %name, error = %e, "federation: cannot write the status"),
+            }
+        }
     }
 }

@@ -1,4 +1,5 @@
-//! Status written by the controller itself (the BGP speaker's view of each BGPPeer): only the
+//! Status written by the controller itself (the BGP speaker's view of each BGPPeer, what each
+//! VirtualNetwork imported): only the
 //! status changes, so the generation stays and nothing that follows specs reacts.
 
 use weft_api::Resource;
@@ -22,9 +23,15 @@ impl State {
                     }
                     old.status = new.status;
                 }
+                (Resource::VirtualNetwork(old), Resource::VirtualNetwork(new)) => {
+                    if old.status == new.status {
+                        return Ok(None);
+                    }
+                    old.status = new.status;
+                }
                 (_, other) => {
                     return Err(ControllerError::BadRequest(format!(
-                        "{}: the controller writes the status of BGPPeers only",
+                        "{}: the controller writes the status of BGPPeers and VirtualNetworks only",
                         other.key()
                     )));
                 }
