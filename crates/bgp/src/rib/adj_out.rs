@@ -28,7 +28,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::decision::compare;
-use super::key::RouteKey;
+use super::key::{KeyHashBuilder, RouteKey};
 use super::loc::{BestChange, Rib};
 use super::path::{Path, PeerId, PeerInfo, PeerKind};
 use super::policy::Policy;
@@ -74,7 +74,8 @@ pub struct Outgoing {
 #[derive(Debug, Clone)]
 pub struct AdjRibOut {
     config: OutPeerConfig,
-    advertised: BTreeMap<RouteKey, Outgoing>,
+    /// Looked up for every route change and never walked in order: hashed.
+    advertised: HashMap<RouteKey, Outgoing, KeyHashBuilder>,
     /// `Some`: announce, `None`: withdraw.
     pending: BTreeMap<RouteKey, Option<Outgoing>>,
     end_of_rib: Vec<Family>,
@@ -113,7 +114,7 @@ impl AdjRibOut {
     pub fn new(config: OutPeerConfig) -> AdjRibOut {
         AdjRibOut {
             config,
-            advertised: BTreeMap::new(),
+            advertised: HashMap::default(),
             pending: BTreeMap::new(),
             end_of_rib: Vec::new(),
             last_sent: None,

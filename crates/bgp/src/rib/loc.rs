@@ -52,12 +52,14 @@ pub struct BestChange {
 struct Entry {
     paths: Vec<Path>,
     /// The best path's index in `paths` (not a copy: one path per route is most of the memory).
-    best: Option<usize>,
+    best: Option<u32>,
+    /// In the [`Touched`] list of the mutation under way (always false between mutations).
+    touched: bool,
 }
 
 impl Entry {
     fn best(&self) -> Option<&Path> {
-        self.best.and_then(|i| self.paths.get(i))
+        self.best.and_then(|i| self.paths.get(i as usize))
     }
 }
 
@@ -85,9 +87,10 @@ struct Import {
     received: PrePolicy,
 }
 
-/// Old best paths of the keys a mutation touched, to compare with the new ones at the end.
+/// Old best paths of the keys a mutation touched, to compare with the new ones at the end; each
+/// key once (its entry's `touched` flag says whether it is listed already, so no second table).
 #[derive(Default)]
-struct Touched(BTreeMap<RouteKey, Option<Path>>);
+struct Touched(Vec<(RouteKey, Option<Path>)>);
 
 impl Rib {
     pub fn new(config: RibConfig) -> Rib {
@@ -475,28 +478,24 @@ impl Rib {
         as_loop || originator_loop || cluster_loop
     }
 
-    fn touch(&self, touched: &mut Touched, key: &RouteKey) {
-        if !touched.0.contains_key(key) {
-            touched.0.insert(key.clone(), self.best(key).cloned());
-        }
-    }
-
     fn insert_path(&mut self, touched: &mut Touched, path: Path) {
         let key = RouteKey::of(&path.nlri);
         let family = key.family();
         // One lookup for both the old best (what `touch` records) and the insertion.
         let entry = match self.entries.entry(key) {
-            std::collections::btree_map::Entry::Occupied(o) => {
-                if !touched.0.contains_key(o.key()) {
-                    touched.0.insert(o.key().clone(), o.get().best().cloned());
+            std::collections::btree_map::Entry::Occupied(mut o) => {
+                if !o.get().touched {
+                    touched.0.push((o.key().clone(), o.get().best().cloned()));
+                    o.get_mut().touched = true;
                 }
                 o.into_mut()
             }
             std::collections::btree_map::Entry::Vacant(v) => {
-                if !touched.0.contains_key(v.key()) {
-                    touched.0.insert(v.key().clone(), None);
-                }
-                v.insert(Entry::default())
+                touched.0.push((v.key().clone(), None));
+                v.insert(Entry {
+                    touched: true,
+                    ..Entry::default()
+                })
             }
         };
         match entry
@@ -527,8 +526,12 @@ impl Rib {
 
     /// Removes a path from the Loc-RIB only (the import policy rejects it now).
     fn remove_accepted(&mut self, touched: &mut Touched, peer: PeerId, key: &RouteKey, path_id: Option<u32>) {
-        self.touch(touched, key);
+        // A key without an entry has nothing to remove, and its best path (none) cannot change.
         if let Some(e) = self.entries.get_mut(key) {
+            if !e.touched {
+                touched.0.push((key.clone(), e.best().cloned()));
+                e.touched = true;
+            }
             let before = e.paths.len();
             e.paths.retain(|p| !(p.peer == peer && p.path_id == path_id));
             if e.paths.len() < before {
@@ -541,16 +544,22 @@ impl Rib {
     }
 
     fn finish(&mut self, touched: Touched) -> Vec<BestChange> {
+        let mut touched = touched.0;
+        // Key order, as the changes always came: a stable sort, linear on the usual
+        // already-sorted UPDATE.
+        touched.sort_by(|a, b| a.0.cmp(&b.0));
         if let Some(changed) = self.path_changes.as_mut() {
-            changed.extend(touched.0.keys().cloned());
+            changed.extend(touched.iter().map(|(k, _)| k.clone()));
         }
         let ctx = self.config.decision;
         let mut out = Vec::new();
-        for (key, old_best) in touched.0 {
+        for (key, old_best) in touched {
             let (new_best, empty) = match self.entries.get_mut(&key) {
                 Some(e) => {
-                    e.best =
-                        decision::best(&e.paths, &ctx).and_then(|b| e.paths.iter().position(|p| std::ptr::eq(p, b)));
+                    e.touched = false;
+                    e.best = decision::best(&e.paths, &ctx)
+                        .and_then(|b| e.paths.iter().position(|p| std::ptr::eq(p, b)))
+                        .and_then(|i| u32::try_from(i).ok());
                     (e.best().cloned(), e.paths.is_empty())
                 }
                 None => (None, false),
