@@ -106,8 +106,28 @@ fn fillers(count: usize, vtep: Ipv4Addr, mac: &str, generation: u8) -> Vec<Servi
         .collect()
 }
 
-/// New connections for `seconds`: each connect() timed; the server closes first (no TIME_WAIT
-/// on the client's side).
+/// Closes with a reset (SO_LINGER 0): no TIME_WAIT on either side, so that tens of thousands of
+/// connections in a row measure the path, not port reuse against TIME_WAIT sockets.
+fn reset_on_close(s: &TcpStream) {
+    use std::os::fd::AsRawFd;
+    let linger = nix::libc::linger {
+        l_onoff: 1,
+        l_linger: 0,
+    };
+    // SAFETY: a valid socket, a valid option of its size.
+    unsafe {
+        nix::libc::setsockopt(
+            s.as_raw_fd(),
+            nix::libc::SOL_SOCKET,
+            nix::libc::SO_LINGER,
+            (&linger as *const nix::libc::linger).cast(),
+            std::mem::size_of::<nix::libc::linger>() as nix::libc::socklen_t,
+        );
+    }
+}
+
+/// New connections for `seconds`: each connect() timed, then the server's byte read, then a
+/// reset (see [`reset_on_close`]).
 fn connections(client: &NetNs, to: SocketAddr, seconds: f64) -> (f64, Vec<f64>, usize) {
     client
         .run(move || {
@@ -122,6 +142,7 @@ fn connections(client: &NetNs, to: SocketAddr, seconds: f64) -> (f64, Vec<f64>, 
                         let mut buf = [0u8; 1];
                         s.set_read_timeout(Some(Duration::from_secs(1))).ok();
                         let _ = s.read(&mut buf);
+                        reset_on_close(&s);
                     }
                     Err(_) => failures += 1,
                 }
@@ -318,11 +339,14 @@ async fn main() {
         // Connections, interleaved: Service, pod, Service, pod.
         let mut vip = (Vec::new(), Vec::new(), 0);
         let mut direct = (Vec::new(), Vec::new(), 0);
-        for _ in 0..2 {
-            for (target, into) in [(VIP, &mut vip), (SERVER, &mut direct)] {
+        for round in 0..4 {
+            // Alternate which goes first, so that neither always follows the other.
+            let order = if round % 2 == 0 { [VIP, SERVER] } else { [SERVER, VIP] };
+            for target in order {
+                let into = if target == VIP { &mut vip } else { &mut direct };
                 let port = if target == VIP { 80 } else { 8080 };
                 let (rate, times, failed) =
-                    connections(&client, SocketAddr::new(target.parse().unwrap(), port), seconds / 2.0);
+                    connections(&client, SocketAddr::new(target.parse().unwrap(), port), seconds / 4.0);
                 into.0.push(rate);
                 into.1.extend(times);
                 into.2 += failed;
@@ -383,7 +407,7 @@ async fn main() {
             "service_runs_gbps": through, "direct_runs_gbps": straight,
         },
         "method": {
-            "connections": format!("sequential connect()+read of one byte (server closes first), {seconds}s per size and target, Service and pod address interleaved; client on node 1, server pod on node 2 (across VXLAN)"),
+            "connections": format!("sequential connect(), read of one byte, close with a reset (no TIME_WAIT), {seconds}s per size and target in 4 slices, Service and pod address alternating (which goes first too); client pod on node 1, server pod on node 2 (across VXLAN)"),
             "install": "nft -f of the whole table, from none",
             "endpoint_update": "one Service's endpoint replaced: the agent's incremental script, from the table it remembers (one transaction)",
             "rebuild": "the same table replaced whole in one transaction (add, delete, add table)",
