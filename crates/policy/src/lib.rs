@@ -1,8 +1,8 @@
 //! Weft's NetworkPolicy compiler, Sans-IO: NetworkPolicies, pods and namespaces in, per-endpoint
 //! ingress and egress rule sets out ([`compile`]), with the reference decision for one
-//! connection ([`evaluate`]) and its explanation in words ([`explain`]). No I/O, no async, no
-//! clock: the controller feeds it objects and ships the result to the nodes, whose agents turn
-//! it into nftables sets.
+//! connection ([`evaluate`]) and its explanation in words ([`explain_pod`],
+//! [`explain_connection`]). No I/O, no async, no clock: the controller feeds it objects and ships
+//! the result to the nodes, whose agents turn it into nftables sets ([`FlatRules`]).
 //!
 //! The semantics are networking.k8s.io/v1's, as the API reference and the upstream conformance
 //! model (the e2e netpol tests, cyclonus) define them; the decisions are listed in the crate's
