@@ -312,3 +312,44 @@ fn deny_all_and_allow_all_together_allow_all() {
     ]);
     check_matrix(&input, TCP80, ALL_ALLOWED);
 }
+
+#[test]
+fn egress_to_a_cidr_with_an_except() {
+    // x/a may reach 10.0.0.0/16 but not y/b (10.0.2.2); DNS-like UDP elsewhere is not in it.
+    let input = model(&[np(
+        "x",
+        "to-cidr",
+        json!({"podSelector": {"matchLabels": {"pod": "a"}}, "policyTypes": ["Egress"],
+               "egress": [{"to": [{"ipBlock": {"cidr": "10.0.0.0/16", "except": ["10.0.2.2/32"]}}]}]}),
+    )]);
+    let mut want = ALL_ALLOWED;
+    want[0] = "... .X. ...";
+    check_matrix(&input, TCP80, want);
+    check_matrix(&input, Traffic::udp(81), want);
+}
+
+#[test]
+fn egress_and_ingress_policies_must_both_allow() {
+    // x/a may only send to y; y/b accepts only from z. So x/a reaches y/a and y/c, not y/b.
+    let input = model(&[
+        np(
+            "x",
+            "a-to-y",
+            json!({"podSelector": {"matchLabels": {"pod": "a"}}, "policyTypes": ["Egress"],
+                   "egress": [{"to": [{"namespaceSelector": {"matchLabels": {"ns": "y"}}}]}]}),
+        ),
+        np(
+            "y",
+            "b-from-z",
+            json!({"podSelector": {"matchLabels": {"pod": "b"}},
+                   "ingress": [{"from": [{"namespaceSelector": {"matchLabels": {"ns": "z"}}}]}]}),
+        ),
+    ]);
+    #[rustfmt::skip]
+    let want = [
+        ".XX .X. XXX", "... .X. ...", "... .X. ...",
+        "... .X. ...", "... ... ...", "... .X. ...",
+        "... ... ...", "... ... ...", "... ... ...",
+    ];
+    check_matrix(&input, TCP80, want);
+}
