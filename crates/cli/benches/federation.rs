@@ -3,9 +3,10 @@
 //!      pod: p50 / p99 / max over N pods (default 100), and the ADD itself;
 //!   2. E WorkloadEndpoints (default 10,000) created in cloud-b through the API -> the time until
 //!      cloud-a's node-1 has a kernel route to every one of them.
-//! Prints a table; `--json FILE` writes the numbers. Needs root.
-//!   cargo bench -p weft-cli --bench federation -- [--pods N] [--endpoints E] [--json FILE]
-//! (or scripts/bench-federation).
+//!
+//! Prints a table; `--json FILE` writes the numbers. Needs root. Run it with
+//! `cargo bench -p weft-cli --bench federation -- [--pods N] [--endpoints E] [--json FILE]`
+//! (or `scripts/bench-federation`).
 
 #[path = "../tests/lab_harness/mod.rs"]
 mod lab_harness;

@@ -387,15 +387,11 @@ async fn reconcile(handle: &Handle, config: &BgpConfig, view: &BgpView, current:
         let Some((asn, router_id)) = wanted else {
             return true;
         };
-        let speaker_config = SpeakerConfig {
-            local_as: asn,
-            router_id,
-            listen: config.listen.clone(),
-            cluster_id: Some(router_id),
-            restarting: config.restarting,
-            selection_deferral: SELECTION_DEFERRAL,
-            ..SpeakerConfig::new(asn, router_id)
-        };
+        let mut speaker_config = SpeakerConfig::new(asn, router_id);
+        speaker_config.listen = config.listen.clone();
+        speaker_config.cluster_id = Some(router_id);
+        speaker_config.restarting = config.restarting;
+        speaker_config.selection_deferral = SELECTION_DEFERRAL;
         let started = Instant::now();
         let speaker = match &config.netns {
             Some(path) => Speaker::start_in_netns(path, speaker_config).await,
