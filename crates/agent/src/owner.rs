@@ -8,7 +8,7 @@ use tokio::sync::{mpsc, oneshot, watch};
 use weft_api::sync::{Change, LocalEndpoint, NodeState};
 use weft_dataplane::plan::{self, Diff, Target, node_plan};
 use weft_dataplane::services::{self, Nft, Ruleset};
-use weft_dataplane::{Kernel, marks};
+use weft_dataplane::{Kernel, marks, policy};
 
 /// How often the kernel is compared with the plan even when nothing changed: drift repair.
 const DRIFT_REPAIR: Duration = Duration::from_secs(20);
@@ -200,10 +200,10 @@ impl Owner {
         self.reconcile_services().await;
     }
 
-    /// Weft's nftables table (Services), after the routes it relies on. `nft` runs on a
-    /// blocking thread: a large table takes a while.
+    /// Weft's nftables table (Services and NetworkPolicy, one transaction), after the routes it
+    /// relies on. `nft` runs on a blocking thread: a large table takes a while.
     async fn reconcile_services(&mut self) {
-        let desired = services::ruleset(&self.state);
+        let desired = policy::table(&self.state);
         if self.nft_table.as_ref() == Some(&desired) {
             return;
         }
@@ -225,7 +225,7 @@ impl Owner {
                 self.nft_table = removals.then_some(desired);
             }
             Ok(Err(e)) => {
-                tracing::error!(error = %e, "cannot program Services (nftables); retried at the next reconciliation")
+                tracing::error!(error = %e, "cannot program Services and NetworkPolicy (nftables); retried at the next reconciliation")
             }
             Err(e) => tracing::error!(error = %e, "the nftables task failed"),
         }

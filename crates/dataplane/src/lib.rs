@@ -12,6 +12,7 @@ pub mod marks;
 pub mod netns;
 pub mod plan;
 pub mod pod;
+pub mod policy;
 pub mod services;
 pub mod sysctl;
 pub mod underlay;

@@ -30,6 +30,10 @@ pub fn parse(json: &str) -> Result<Ruleset, String> {
                 data,
                 elements: Default::default(),
                 typeof_decl: None,
+                interval: set
+                    .get("flags")
+                    .and_then(Value::as_array)
+                    .is_some_and(|f| f.iter().any(|f| f == "interval")),
             };
             for e in set.get("elem").and_then(Value::as_array).into_iter().flatten() {
                 let (k, d) = match (&s.data, e) {
@@ -86,6 +90,17 @@ fn text(v: &Value, field: &str) -> Result<String, String> {
 /// One part of a key, as [`super::ruleset`] writes it for that type.
 fn atom(v: &Value, kind: &str) -> Result<String, String> {
     let bad = || format!("element part {v} is not a {kind}");
+    // Interval sets: `{"prefix": {"addr": A, "len": N}}` is `A/N`, `{"range": [A, B]}` is `A-B`.
+    if let Some(prefix) = v.get("prefix") {
+        let addr = prefix.get("addr").ok_or_else(bad)?;
+        let len = prefix.get("len").and_then(Value::as_u64).ok_or_else(bad)?;
+        return Ok(format!("{}/{len}", atom(addr, kind)?));
+    }
+    if let Some(Value::Array(ends)) = v.get("range")
+        && let [first, last] = ends.as_slice()
+    {
+        return Ok(format!("{}-{}", atom(first, kind)?, atom(last, kind)?));
+    }
     match kind {
         "ipv4_addr" | "ipv6_addr" => v
             .as_str()

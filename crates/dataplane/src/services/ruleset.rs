@@ -46,25 +46,37 @@ pub struct Set {
     pub elements: BTreeMap<String, String>,
     /// Declared with `typeof` (when a key part has no type name, like numgen's integer).
     pub typeof_decl: Option<String>,
+    /// `flags interval`: elements are prefixes and ranges (NetworkPolicy's peer sets).
+    pub interval: bool,
 }
 
 impl Set {
-    fn new(key: &[&str], data: Option<&str>) -> Set {
+    pub(crate) fn new(key: &[&str], data: Option<&str>) -> Set {
         Set {
             key: key.iter().map(|k| k.to_string()).collect(),
             data: data.map(str::to_string),
             elements: BTreeMap::new(),
             typeof_decl: None,
+            interval: false,
+        }
+    }
+
+    /// An interval set of `key` (prefixes, port ranges; concatenations too).
+    pub(crate) fn interval(key: &[&str]) -> Set {
+        Set {
+            interval: true,
+            ..Set::new(key, None)
         }
     }
 
     fn declaration(&self) -> String {
+        let flags = if self.interval { " flags interval;" } else { "" };
         if let Some(t) = &self.typeof_decl {
-            return format!("{{ typeof {t}; }}");
+            return format!("{{ typeof {t};{flags} }}");
         }
         match &self.data {
-            Some(data) => format!("{{ type {} : {data}; }}", self.key.join(" . ")),
-            None => format!("{{ type {}; }}", self.key.join(" . ")),
+            Some(data) => format!("{{ type {} : {data};{flags} }}", self.key.join(" . ")),
+            None => format!("{{ type {};{flags} }}", self.key.join(" . ")),
         }
     }
 }
@@ -86,7 +98,7 @@ pub struct Rule {
 }
 
 impl Rule {
-    fn new(text: String) -> Rule {
+    pub(crate) fn new(text: String) -> Rule {
         Rule {
             id: format!("{:016x}", fnv(&text)),
             text,
@@ -359,8 +371,10 @@ fn insert(r: &mut Ruleset, set: &str, key: String, data: String) {
     }
 }
 
-/// The part of the table that does not depend on the Services: base chains, global maps.
-fn skeleton() -> Ruleset {
+/// The part of the table that does not depend on the Services: base chains, global maps. Also
+/// the start of a table that has only NetworkPolicy ([`crate::policy::table`]), so that the
+/// first Service changes elements rather than the table's structure.
+pub(crate) fn skeleton() -> Ruleset {
     let mut r = Ruleset::default();
     r.sets
         .insert("pod_networks".into(), Set::new(&["ifname"], Some("verdict")));
@@ -501,9 +515,11 @@ pub fn script(desired: Option<&Ruleset>, observed: Option<&Ruleset>, removals: b
                 || o.chains
                     .iter()
                     .any(|(name, c)| c.hook.is_some() && !d.chains.contains_key(name))
-                || d.sets
-                    .iter()
-                    .any(|(name, s)| o.sets.get(name).is_some_and(|os| os.key != s.key || os.data != s.data));
+                || d.sets.iter().any(|(name, s)| {
+                    o.sets
+                        .get(name)
+                        .is_some_and(|os| os.key != s.key || os.data != s.data || os.interval != s.interval)
+                });
             if skeleton_differs {
                 // Someone changed the table's structure: rebuild it, still in one transaction.
                 return Some(format!(
