@@ -7,7 +7,6 @@ pub mod config;
 pub mod controller;
 pub mod delete;
 pub mod endpoints;
-pub mod explain;
 pub mod get;
 pub mod ipam;
 pub mod lab;
