@@ -234,3 +234,40 @@ pub struct BgpRouteInfo {
     #[serde(default)]
     pub best: bool,
 }
+
+/// `GET /api/v1/explain/{namespace}/{pod}`: which NetworkPolicies select a pod and what they
+/// allow, and with `?to=` why one connection from it is allowed or denied (`weft explain`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PolicyExplanation {
+    /// `namespace/pod`.
+    pub pod: String,
+    pub addresses: Vec<IpAddr>,
+    /// The NetworkPolicies selecting the pod, as `namespace/name`.
+    pub policies: Vec<String>,
+    /// Isolated for ingress, for egress (a selecting policy has that policy type).
+    pub ingress_isolated: bool,
+    pub egress_isolated: bool,
+    /// In words, rule by rule.
+    pub text: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub connection: Option<ConnectionExplanation>,
+}
+
+/// One connection from the explained pod.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ConnectionExplanation {
+    pub from: String,
+    pub to: String,
+    /// `TCP/80`, `UDP/53`, or `ICMP` when no port was given.
+    pub traffic: String,
+    pub allowed: bool,
+    /// The source's egress side, the destination's ingress side.
+    pub egress_allowed: bool,
+    pub ingress_allowed: bool,
+    /// The rules that allow it, as `NetworkPolicy namespace/name ingress[0]`.
+    #[serde(default)]
+    pub allowed_by: Vec<String>,
+    pub text: String,
+}

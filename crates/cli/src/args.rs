@@ -45,6 +45,8 @@ pub enum Command {
     /// Show the controller's BGP sessions and routes.
     #[command(subcommand)]
     Bgp(BgpCommand),
+    /// Which NetworkPolicies select a pod, and why a connection from it is allowed or denied.
+    Explain(ExplainArgs),
     /// Run the controller (a long-running daemon).
     Controller(ControllerArgs),
     /// Run a node's agent (a long-running daemon, one per node).
@@ -53,6 +55,24 @@ pub enum Command {
     Lab(LabArgs),
     /// Print the CustomResourceDefinitions of Weft's kinds, for a real cluster (| kubectl apply -f -).
     Crds,
+}
+
+#[derive(Debug, Args)]
+pub struct ExplainArgs {
+    /// The pod, as NAMESPACE/POD (or POD in the namespace of -n).
+    pub pod: String,
+    /// A connection from the pod to this pod (NAMESPACE/POD) or address.
+    #[arg(long)]
+    pub to: Option<String>,
+    /// The connection's destination port (without one: ICMP, i.e. what port-less rules allow).
+    #[arg(long, requires = "to")]
+    pub port: Option<u16>,
+    /// tcp, udp or sctp.
+    #[arg(long, default_value = "tcp", requires = "to", value_parser = ["tcp", "udp", "sctp"])]
+    pub protocol: String,
+    /// text (default) or json.
+    #[arg(short = 'o', long, value_enum)]
+    pub output: Option<OutputFormat>,
 }
 
 #[derive(Debug, Args)]

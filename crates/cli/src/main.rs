@@ -42,6 +42,7 @@ async fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Config(c) => commands::config::run(&cli.context, c),
         Command::Ipam(c) => commands::ipam::run(target?, c).await,
         Command::Bgp(c) => commands::bgp::run(target?, c).await,
+        Command::Explain(a) => commands::explain::run(target?, a).await,
         Command::Controller(a) => commands::controller::run(a).await,
         Command::Agent(a) => commands::agent::run(a).await,
         Command::Lab(a) => commands::lab::run(a).await,

@@ -165,6 +165,36 @@ impl Client {
         self.send(self.request(Method::GET, &path)).await
     }
 
+    /// Which NetworkPolicies select a pod, and with `to` why a connection from it to a pod
+    /// (`NAMESPACE/POD`) or an address is allowed (`GET /api/v1/explain/{namespace}/{pod}`).
+    pub async fn explain(
+        &self,
+        namespace: &str,
+        pod: &str,
+        to: Option<&str>,
+        port: Option<u16>,
+        protocol: Option<&str>,
+    ) -> Result<weft_api::wire::PolicyExplanation, ClientError> {
+        let mut query = Vec::new();
+        if let Some(to) = to {
+            query.push(format!(
+                "to={}",
+                to.replace('%', "%25").replace(':', "%3A").replace('/', "%2F")
+            ));
+        }
+        if let Some(port) = port {
+            query.push(format!("port={port}"));
+        }
+        if let Some(protocol) = protocol {
+            query.push(format!("protocol={protocol}"));
+        }
+        let mut path = format!("/api/v1/explain/{namespace}/{pod}");
+        if !query.is_empty() {
+            path = format!("{path}?{}", query.join("&"));
+        }
+        self.send(self.request(Method::GET, &path)).await
+    }
+
     /// The controller's BGP sessions (`GET /api/v1/bgp/peers`).
     pub async fn bgp_peers(&self) -> Result<Vec<BgpPeerInfo>, ClientError> {
         self.send(self.request(Method::GET, "/api/v1/bgp/peers")).await

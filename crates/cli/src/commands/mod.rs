@@ -7,6 +7,7 @@ pub mod config;
 pub mod controller;
 pub mod delete;
 pub mod endpoints;
+pub mod explain;
 pub mod get;
 pub mod ipam;
 pub mod lab;

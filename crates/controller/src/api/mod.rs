@@ -4,6 +4,7 @@
 
 mod bgp;
 mod error;
+mod explain;
 mod ipam;
 mod metrics;
 mod resources;
@@ -45,6 +46,7 @@ pub fn router(handle: Handle) -> Router {
         .route("/api/v1/ipam/gc", post(ipam::collect_garbage))
         .route("/api/v1/nodes/{node}/sync", get(sync::stream))
         .route("/api/v1/endpoints", get(services::endpoints))
+        .route("/api/v1/explain/{namespace}/{pod}", get(explain::explain))
         .route("/api/v1/{plural}", get(resources::list_or_watch))
         .route(
             "/api/v1/{plural}/{name}",

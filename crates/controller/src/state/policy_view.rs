@@ -37,11 +37,9 @@ fn sets(flat: FlatRules) -> PolicySets {
     }
 }
 
-/// The policy sets of the pods `local` names (`namespace/pod`) that some policy selects.
-pub fn for_pods(objects: &Objects, local: &BTreeSet<String>) -> BTreeMap<String, EndpointPolicy> {
-    if objects.policies.is_empty() {
-        return BTreeMap::new();
-    }
+/// The compiler's input from the store's objects (also what `weft explain` reads): pods get
+/// their addresses from their WorkloadEndpoints when their status has none.
+pub fn input(objects: &Objects) -> Result<Input, Vec<weft_policy::InvalidObject>> {
     let addresses: BTreeMap<(&str, &str), &Vec<String>> = objects
         .endpoints
         .iter()
@@ -76,7 +74,15 @@ pub fn for_pods(objects: &Objects, local: &BTreeSet<String>) -> BTreeMap<String,
         .collect();
     let namespaces: Vec<Namespace> = objects.namespaces.iter().map(|n| (*n).clone()).collect();
     let policies: Vec<NetworkPolicy> = objects.policies.iter().map(|p| (*p).clone()).collect();
-    let input = match Input::from_objects(&namespaces, &pods, &policies) {
+    Input::from_objects(&namespaces, &pods, &policies)
+}
+
+/// The policy sets of the pods `local` names (`namespace/pod`) that some policy selects.
+pub fn for_pods(objects: &Objects, local: &BTreeSet<String>) -> BTreeMap<String, EndpointPolicy> {
+    if objects.policies.is_empty() {
+        return BTreeMap::new();
+    }
+    let input = match input(objects) {
         Ok(input) => input,
         Err(errors) => {
             // Admission validates every object; whatever still fails is left out, loudly.
