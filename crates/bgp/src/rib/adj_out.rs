@@ -28,7 +28,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::decision::compare;
-use super::key::{KeyHashBuilder, RouteKey};
+use super::key::RouteKey;
 use super::loc::{BestChange, Rib};
 use super::path::{Path, PeerId, PeerInfo, PeerKind};
 use super::policy::Policy;
@@ -74,8 +74,7 @@ pub struct Outgoing {
 #[derive(Debug, Clone)]
 pub struct AdjRibOut {
     config: OutPeerConfig,
-    /// Looked up for every route change and never walked in order: hashed.
-    advertised: HashMap<RouteKey, Outgoing, KeyHashBuilder>,
+    advertised: BTreeMap<RouteKey, Outgoing>,
     /// `Some`: announce, `None`: withdraw.
     pending: BTreeMap<RouteKey, Option<Outgoing>>,
     end_of_rib: Vec<Family>,
@@ -114,7 +113,7 @@ impl AdjRibOut {
     pub fn new(config: OutPeerConfig) -> AdjRibOut {
         AdjRibOut {
             config,
-            advertised: HashMap::default(),
+            advertised: BTreeMap::new(),
             pending: BTreeMap::new(),
             end_of_rib: Vec::new(),
             last_sent: None,
@@ -399,12 +398,18 @@ impl AdjRibOut {
     /// [`AdjRibOut::export`] with the attributes shared by every route whose received attributes
     /// were one allocation.
     fn export_shared(&mut self, key: &RouteKey, path: &Path) -> Option<Outgoing> {
-        let next_hop = self.export_next_hop(key, path)?;
         let source = (
             Arc::as_ptr(&path.attributes) as usize,
             path.peer_info.kind,
             path.peer_info.router_id,
         );
+        if let Some((last, None)) = &self.last_exported
+            && *last == source
+        {
+            // The export policy rejects these attributes: nothing else to work out.
+            return None;
+        }
+        let next_hop = self.export_next_hop(key, path)?;
         if let Some((last, sent)) = &self.last_exported
             && *last == source
         {

@@ -536,7 +536,7 @@ impl Rib {
             e.paths.retain(|p| !(p.peer == peer && p.path_id == path_id));
             if e.paths.len() < before {
                 self.adj_in.removed(peer, key.family());
-                if self.adj_in.count(peer) == 0 {
+                if !self.stale_marked.is_empty() && self.adj_in.count(peer) == 0 {
                     self.stale_marked.remove(&peer);
                 }
             }
@@ -554,15 +554,21 @@ impl Rib {
         let ctx = self.config.decision;
         let mut out = Vec::new();
         for (key, old_best) in touched {
-            let (new_best, empty) = match self.entries.get_mut(&key) {
-                Some(e) => {
+            // One lookup, also to remove an entry left without paths.
+            let new_best = match self.entries.entry(key.clone()) {
+                std::collections::btree_map::Entry::Occupied(mut o) => {
+                    let e = o.get_mut();
                     e.touched = false;
                     e.best = decision::best(&e.paths, &ctx)
                         .and_then(|b| e.paths.iter().position(|p| std::ptr::eq(p, b)))
                         .and_then(|i| u32::try_from(i).ok());
-                    (e.best().cloned(), e.paths.is_empty())
+                    let best = e.best().cloned();
+                    if e.paths.is_empty() {
+                        o.remove();
+                    }
+                    best
                 }
-                None => (None, false),
+                std::collections::btree_map::Entry::Vacant(_) => None,
             };
             let family = key.family();
             if let Some(o) = &old_best
@@ -572,9 +578,6 @@ impl Rib {
             }
             if let Some(b) = &new_best {
                 *self.best_counts.entry((b.peer, family)).or_default() += 1;
-            }
-            if empty {
-                self.entries.remove(&key);
             }
             let same = match (&old_best, &new_best) {
                 (Some(a), Some(b)) => a.same_route(b),
