@@ -97,6 +97,12 @@ fn main() {
     let endpoints = arg("--endpoints", 10_000);
     eprintln!("building the two-cloud lab...");
     let lab = Lab::demo(&[]);
+    eprintln!(
+        "lab {} (if this is interrupted, remove it with: WEFT_LAB={} WEFT_LAB_ROOT={} weft lab down)",
+        lab.name,
+        lab.name,
+        lab.root().display()
+    );
     let web = pod(&lab, "cloud-a/frontend/web");
     let web_ns = weft_netns::NetNs::open(&format!("/var/run/netns/{}", web["netns"].as_str().unwrap_or_default()))
         .expect("the frontend pod's namespace");

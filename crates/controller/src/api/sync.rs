@@ -18,6 +18,9 @@ use crate::state::{Command, Handle, Imported};
 /// How often an idle stream says it is alive; agents treat a longer silence as a dead connection.
 pub const HEARTBEAT: Duration = Duration::from_secs(5);
 
+/// How long a node's stream lets a burst of changes gather before recomputing its state.
+const COALESCE: Duration = Duration::from_millis(10);
+
 /// The longest a node's sync waits for BGP's imported routes after a controller (re)start.
 const IMPORTS_SETTLE_LIMIT: Duration = Duration::from_secs(20);
 
@@ -115,7 +118,10 @@ pub(super) async fn stream(State(h): State<Handle>, Path(node): Path<String>) ->
             if !changed {
                 continue;
             }
-            // Coalesce a burst of changes into one recomputation.
+            // Coalesce a burst of changes into one recomputation: a moment for the rest of the
+            // burst to arrive, then everything queued. (Each recomputation reads the store, so
+            // thousands of writes must not each cause one.)
+            tokio::time::sleep(COALESCE).await;
             while let Ok(e) = events.try_recv() {
                 let _ = e;
             }

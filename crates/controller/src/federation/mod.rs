@@ -25,6 +25,9 @@ use crate::bgp::BgpView;
 use crate::state::{Command, Handle, Imported};
 pub use routing::{VnRouting, vn_routing};
 
+/// How long a burst of store changes may gather before one reconciliation takes them all.
+const COALESCE: Duration = Duration::from_millis(20);
+
 /// How often the task looks for a (re)started speaker, and retries after a failure.
 const POLL: Duration = Duration::from_millis(500);
 
@@ -131,7 +134,10 @@ pub async fn federation_loop(handle: Handle, view: BgpView) {
             Woken::Tick => {}
             Woken::Store(changed) => {
                 dirty |= changed;
-                // Take a burst of changes in one pass.
+                // Take a burst of changes in one pass (a moment for the rest of it to arrive).
+                if dirty {
+                    tokio::time::sleep(COALESCE).await;
+                }
                 while let Ok(e) = events.try_recv() {
                     dirty |= relevant(e.object.kind());
                 }
