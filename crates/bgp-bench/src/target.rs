@@ -245,7 +245,7 @@ fn start_bird(t: &mut Target, d: &Path, bench: &BenchNet, peers: usize, family: 
 }
 
 // ---------------------------------------------------------------------------------------------
-// GoBGP: default export policy reject towards the generators.
+// GoBGP: a global export policy rejecting every route towards the generators.
 
 fn start_gobgp(t: &mut Target, d: &Path, bench: &BenchNet, peers: usize, family: Family) -> Result<()> {
     let afi = if family == Family::Vpnv4 {
@@ -259,14 +259,16 @@ fn start_gobgp(t: &mut Target, d: &Path, bench: &BenchNet, peers: usize, family:
         net::TARGET_GEN,
         net::TARGET_MON
     );
-    for (a, asn, export) in neighbours(peers) {
+    // Outside route-server mode GoBGP applies only global policies; in an export policy the
+    // neighbor set matches the peer a route is sent to.
+    c += "[global.apply-policy.config]\n  export-policy-list = [\"no-generators\"]\n  default-export-policy = \"accept-route\"\n";
+    c += "\n[[defined-sets.neighbor-sets]]\n  neighbor-set-name = \"generators\"\n  neighbor-info-list = [\"198.18.0.0/24\"]\n";
+    c += "\n[[policy-definitions]]\n  name = \"no-generators\"\n  [[policy-definitions.statements]]\n    name = \"reject\"\n    [policy-definitions.statements.conditions.match-neighbor-set]\n      neighbor-set = \"generators\"\n    [policy-definitions.statements.actions]\n      route-disposition = \"reject-route\"\n";
+    for (a, asn, _) in neighbours(peers) {
         let _ = write!(
             c,
             "\n[[neighbors]]\n  [neighbors.config]\n    neighbor-address = \"{a}\"\n    peer-as = {asn}\n  [neighbors.timers.config]\n    connect-retry = 5\n  [[neighbors.afi-safis]]\n    [neighbors.afi-safis.config]\n      afi-safi-name = \"{afi}\"\n"
         );
-        if !export {
-            c += "  [neighbors.apply-policy.config]\n    default-export-policy = \"reject-route\"\n";
-        }
     }
     let conf = d.join("gobgpd.toml");
     write(&conf, &c)?;
