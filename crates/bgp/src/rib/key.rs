@@ -96,8 +96,19 @@ impl RouteKey {
 /// The order `#[derive(Ord)]` would give, written out so that prefix keys compare without
 /// calls.
 impl Ord for RouteKey {
-    #[inline]
+    /// IPv4 prefixes inline (a table search inlines this), everything else out of line.
+    #[inline(always)]
     fn cmp(&self, other: &RouteKey) -> Ordering {
+        if let (RouteKey::Prefix(IpNet::V4(a)), RouteKey::Prefix(IpNet::V4(b))) = (self, other) {
+            return (u32::from(a.addr()), a.prefix_len()).cmp(&(u32::from(b.addr()), b.prefix_len()));
+        }
+        self.cmp_other(other)
+    }
+}
+
+impl RouteKey {
+    #[inline(never)]
+    fn cmp_other(&self, other: &RouteKey) -> Ordering {
         match (self, other) {
             (RouteKey::Prefix(a), RouteKey::Prefix(b)) => cmp_net(a, b),
             (RouteKey::Vpn { rd: ra, net: na }, RouteKey::Vpn { rd: rb, net: nb }) => {
@@ -123,7 +134,7 @@ impl Ord for RouteKey {
 }
 
 impl PartialOrd for RouteKey {
-    #[inline]
+    #[inline(always)]
     fn partial_cmp(&self, other: &RouteKey) -> Option<Ordering> {
         Some(self.cmp(other))
     }

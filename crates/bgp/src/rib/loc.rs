@@ -138,7 +138,12 @@ impl Rib {
         if let Some(family) = decoded.update.end_of_rib_family() {
             return self.end_of_rib(peer, family);
         }
-        let mut touched = Touched::default();
+        let u = &decoded.update;
+        let routes = u.withdrawn.len()
+            + u.nlri.len()
+            + u.attributes.mp_reach.as_ref().map_or(0, |m| m.nlri.len())
+            + u.attributes.mp_unreach.as_ref().map_or(0, |m| m.withdrawn.len());
+        let mut touched = Touched(Vec::with_capacity(routes));
         for (afi, safi) in decoded.disabled_families() {
             if let Some(family) = Family::from_afi_safi(afi, safi) {
                 for (key, path_id) in self.peer_paths(peer, Some(&[family])) {
@@ -552,7 +557,7 @@ impl Rib {
             changed.extend(touched.iter().map(|(k, _)| k.clone()));
         }
         let ctx = self.config.decision;
-        let mut out = Vec::new();
+        let mut out = Vec::with_capacity(touched.len());
         for (key, old_best) in touched {
             // One lookup, also to remove an entry left without paths.
             let new_best = match self.entries.entry(key.clone()) {
