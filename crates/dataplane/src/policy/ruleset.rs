@@ -3,13 +3,14 @@
 //! ```text
 //! policy_forward (filter, forward, 10)
 //!     ct state established,related accept          replies of allowed connections
-//!     ct state invalid drop
 //!     iifname vmap @policy_egress                  pod interface -> jump egress/<if>
 //!     oifname vmap @policy_ingress                 pod interface -> goto ingress/<if>
-//! egress/<if>     ip daddr @out_any_v4_<if> return
+//! egress/<if>     ct state invalid drop
+//!                 ip daddr @out_any_v4_<if> return
 //!                 ip daddr . meta l4proto . th dport @out_ports_v4_<if> return   (and ip6)
 //!                 counter drop
-//! ingress/<if>    ip saddr @in_any_v4_<if> accept
+//! ingress/<if>    ct state invalid drop
+//!                 ip saddr @in_any_v4_<if> accept
 //!                 ip saddr . meta l4proto . th dport @in_ports_v4_<if> accept    (and ip6)
 //!                 counter drop
 //! ```
@@ -20,7 +21,8 @@
 //! starts or stops selecting adds or removes its chain, and every other change (a pod or a
 //! namespace label, a new pod in a selected namespace, a policy's rules) changes elements only.
 //! Egress is checked first and returns when allowed, so that a connection between two isolated
-//! pods of this node passes both checks. Service DNAT happens in prerouting, before this hook:
+//! pods of this node passes both checks. Packets conntrack finds invalid are dropped for
+//! isolated pods only: other traffic (Services, other clusters) is left as it was. Service DNAT happens in prerouting, before this hook:
 //! the checks see the pod's real address and port, as NetworkPolicy wants.
 
 use weft_api::sync::{NodeState, PolicySets};
@@ -83,7 +85,6 @@ pub fn add_skeleton(r: &mut Ruleset) {
     };
     for text in [
         "ct state established,related accept".to_string(),
-        "ct state invalid drop".to_string(),
         format!("iifname vmap @{EGRESS_MAP}"),
         format!("oifname vmap @{INGRESS_MAP}"),
     ] {
@@ -115,7 +116,7 @@ pub fn add_policies(r: &mut Ruleset, state: &NodeState) {
 fn add_direction(r: &mut Ruleset, way: Way, dev: &str, sets: &PolicySets) {
     let chain = way.chain(dev);
     let (side, verdict) = way.peer_and_verdict();
-    let mut rules = Vec::new();
+    let mut rules = vec![Rule::new("ct state invalid drop".into())];
     for (suffix, fam, addr, bits) in FAMILIES {
         let any_name = way.set("any", suffix, dev);
         let ports_name = way.set("ports", suffix, dev);
@@ -268,7 +269,8 @@ mod tests {
         // Deny all egress: empty sets, the chain ends in drop.
         assert!(r.sets["out_any_v4_wft0000000000a"].elements.is_empty());
         let egress = &r.chains["egress/wft0000000000a"].rules;
-        assert_eq!(egress[0].text, "ip daddr @out_any_v4_wft0000000000a return");
+        assert_eq!(egress[0].text, "ct state invalid drop");
+        assert_eq!(egress[1].text, "ip daddr @out_any_v4_wft0000000000a return");
         assert_eq!(egress.last().unwrap().text, "counter drop");
         // Pod b: no policy, no chain, no element.
         assert!(!r.chains.keys().any(|c| c.contains("wft0000000000b")));
