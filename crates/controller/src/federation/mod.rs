@@ -26,7 +26,9 @@ use crate::state::{Command, Handle, Imported};
 pub use routing::{VnRouting, vn_routing};
 
 /// How long a burst of store changes may gather before one reconciliation takes them all.
-const COALESCE: Duration = Duration::from_millis(20);
+const COALESCE: Duration = Duration::from_millis(10);
+/// Changes queued after that which mean a stream of writes: reconcile less often.
+const BUSY: usize = 8;
 
 /// How often the task looks for a (re)started speaker, and retries after a failure.
 const POLL: Duration = Duration::from_millis(500);
@@ -83,6 +85,8 @@ pub async fn federation_loop(handle: Handle, view: BgpView) {
     let started = std::time::Instant::now();
     let mut settled = false;
     let mut last_import = started;
+    let mut last_cost = Duration::ZERO;
+    let mut last_done = started;
     loop {
         if !settled && fed.settled(started, last_import).await {
             settled = true;
@@ -101,8 +105,11 @@ pub async fn federation_loop(handle: Handle, view: BgpView) {
             dirty = true;
         }
         if dirty && fed.speaker.is_some() {
+            let computing = std::time::Instant::now();
             dirty = !fed.reconcile(&handle).await;
             fed.publish(&handle);
+            last_cost = computing.elapsed();
+            last_done = std::time::Instant::now();
         }
         fed.write_statuses(&handle).await;
         enum Woken {
@@ -134,12 +141,22 @@ pub async fn federation_loop(handle: Handle, view: BgpView) {
             Woken::Tick => {}
             Woken::Store(changed) => {
                 dirty |= changed;
-                // Take a burst of changes in one pass (a moment for the rest of it to arrive).
+                // Take a burst of changes in one pass: a moment for the rest of it to arrive, and
+                // under a stream of writes (many changes queued) at most one pass per twice the
+                // last one's cost (each reads the store on its owner thread).
                 if dirty {
                     tokio::time::sleep(COALESCE).await;
                 }
+                let mut queued = 0usize;
                 while let Ok(e) = events.try_recv() {
                     dirty |= relevant(e.object.kind());
+                    queued += 1;
+                }
+                if dirty && queued >= BUSY {
+                    tokio::time::sleep((last_cost * 2).saturating_sub(last_done.elapsed())).await;
+                    while let Ok(e) = events.try_recv() {
+                        dirty |= relevant(e.object.kind());
+                    }
                 }
             }
             Woken::Import(None) => fed.imports = None,
