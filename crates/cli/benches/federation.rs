@@ -15,8 +15,8 @@ use std::io::{Read, Write};
 use std::net::{IpAddr, SocketAddr, TcpStream};
 use std::time::{Duration, Instant};
 
-use lab_harness::{Lab, in_netns, text};
-use serde_json::{Value, json};
+use lab_harness::{Lab, in_netns, ipv4_of, text};
+use serde_json::json;
 
 fn arg(name: &str, default: usize) -> usize {
     let args: Vec<String> = std::env::args().collect();
@@ -33,26 +33,6 @@ fn json_path() -> Option<String> {
         .position(|a| a == "--json")
         .and_then(|i| args.get(i + 1))
         .cloned()
-}
-
-fn pod(lab: &Lab, id: &str) -> Value {
-    let parts: Vec<&str> = id.split('/').collect();
-    lab.status()["pods"]
-        .as_array()
-        .and_then(|ps| {
-            ps.iter()
-                .find(|p| p["cluster"] == parts[0] && p["namespace"] == parts[1] && p["name"] == parts[2])
-                .cloned()
-        })
-        .unwrap_or_else(|| panic!("no pod {id}"))
-}
-
-fn ipv4(p: &Value) -> IpAddr {
-    p["addresses"]
-        .as_array()
-        .and_then(|a| a.iter().filter_map(|a| a.as_str()).find(|a| !a.contains(':')))
-        .and_then(|a| a.parse().ok())
-        .expect("an IPv4 address")
 }
 
 /// One HTTP GET from inside `ns` (a thread that entered it), true when the pod answered.
@@ -103,7 +83,7 @@ fn main() {
         lab.name,
         lab.root().display()
     );
-    let web = pod(&lab, "cloud-a/frontend/web");
+    let web = lab.pod_record("cloud-a/frontend/web");
     let web_ns = weft_netns::NetNs::open(&format!("/var/run/netns/{}", web["netns"].as_str().unwrap_or_default()))
         .expect("the frontend pod's namespace");
 
@@ -116,7 +96,7 @@ fn main() {
         let started = Instant::now();
         lab.ok(&["lab", "pod", "add", &name, "--node", node]);
         let added = started.elapsed();
-        let address = ipv4(&pod(&lab, &name));
+        let address = ipv4_of(&lab.pod_record(&name));
         let since_add = Instant::now();
         while !http(&web_ns, address) {
             assert!(since_add.elapsed() < Duration::from_secs(10), "{name} never answered");

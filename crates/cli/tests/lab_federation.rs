@@ -9,7 +9,7 @@ mod lab_harness;
 use std::net::IpAddr;
 use std::time::{Duration, Instant};
 
-use lab_harness::{Lab, in_netns, text};
+use lab_harness::{Lab, in_netns, ipv4_of, text};
 use serde_json::Value;
 
 /// The pods the demo makes, and which of them share a network (frontend@A, backend@B).
@@ -99,26 +99,6 @@ fn check_matrix(lab: &Lab) {
     assert!(wrong.is_empty(), "segmentation matrix wrong:\n{}", wrong.join("\n"));
 }
 
-fn pod_record(lab: &Lab, pod: &str) -> Value {
-    let parts: Vec<&str> = pod.split('/').collect();
-    lab.status()["pods"]
-        .as_array()
-        .and_then(|ps| {
-            ps.iter()
-                .find(|p| p["cluster"] == parts[0] && p["namespace"] == parts[1] && p["name"] == parts[2])
-                .cloned()
-        })
-        .unwrap_or_else(|| panic!("no pod {pod}"))
-}
-
-fn ipv4(record: &Value) -> IpAddr {
-    record["addresses"]
-        .as_array()
-        .and_then(|a| a.iter().filter_map(|a| a.as_str()).find(|a| !a.contains(':')))
-        .and_then(|a| a.parse().ok())
-        .expect("an IPv4 address")
-}
-
 /// An HTTP GET from a pod's namespace to `address:80` that gets the lab server's answer.
 fn http_from(netns: &str, address: IpAddr) -> bool {
     use std::io::{Read, Write};
@@ -168,14 +148,14 @@ fn two_clouds_share_only_the_joined_network_and_follow_pods_within_a_second() {
     check_matrix(&lab);
 
     // A pod added in B: reachable from A's frontend (HTTP over TCP) soon after its ADD returns.
-    let web = pod_record(&lab, "cloud-a/frontend/web")["netns"]
+    let web = lab.pod_record("cloud-a/frontend/web")["netns"]
         .as_str()
         .unwrap()
         .to_string();
     let adding = Instant::now();
     lab.ok(&["lab", "pod", "add", "cloud-b/backend/api-3", "--node", "node-2"]);
     let add_took = adding.elapsed();
-    let api3 = ipv4(&pod_record(&lab, "cloud-b/backend/api-3"));
+    let api3 = ipv4_of(&lab.pod_record("cloud-b/backend/api-3"));
     let reach = wait("A reaches a pod added in B", Duration::from_secs(5), || {
         http_from(&web, api3)
     });
@@ -196,7 +176,7 @@ fn two_clouds_share_only_the_joined_network_and_follow_pods_within_a_second() {
 fn the_frr_route_server_carries_evpn_routes_unchanged() {
     let lab = Lab::demo(&["--route-server"]);
     let out = lab.ok(&["lab", "vtysh", "show bgp l2vpn evpn json"]);
-    let api1 = ipv4(&pod_record(&lab, "cloud-b/backend/api-1"));
+    let api1 = ipv4_of(&lab.pod_record("cloud-b/backend/api-1"));
     // FRR's EVPN table holds api-1's type 5 route with B's RD, the shared route target, VNI 200,
     // the router MAC of B's node-1 and VXLAN encapsulation, next hop B's node-1.
     let json: Value = serde_json::from_str(&out).expect("vtysh JSON");
@@ -233,8 +213,8 @@ fn the_frr_route_server_carries_evpn_routes_unchanged() {
 #[test]
 fn a_cut_wan_link_takes_the_routes_away_and_its_return_brings_them_back() {
     let lab = Lab::demo(&[]);
-    let api1 = ipv4(&pod_record(&lab, "cloud-b/backend/api-1"));
-    let web = pod_record(&lab, "cloud-a/frontend/web")["netns"]
+    let api1 = ipv4_of(&lab.pod_record("cloud-b/backend/api-1"));
+    let web = lab.pod_record("cloud-a/frontend/web")["netns"]
         .as_str()
         .unwrap()
         .to_string();
@@ -262,14 +242,14 @@ fn a_cut_wan_link_takes_the_routes_away_and_its_return_brings_them_back() {
 #[test]
 fn cross_cloud_connections_survive_controller_restarts() {
     let lab = Lab::demo(&[]);
-    let web = pod_record(&lab, "cloud-a/frontend/web")["netns"]
+    let web = lab.pod_record("cloud-a/frontend/web")["netns"]
         .as_str()
         .unwrap()
         .to_string();
-    let api = pod_record(&lab, "cloud-b/backend/api-1");
+    let api = lab.pod_record("cloud-b/backend/api-1");
     let api_ns = api["netns"].as_str().unwrap().to_string();
     let (mut client, mut server) =
-        weft_testnet::tcp_connection(&web, &api_ns, ipv4(&api), 5001).expect("a cross-cloud TCP connection");
+        weft_testnet::tcp_connection(&web, &api_ns, ipv4_of(&api), 5001).expect("a cross-cloud TCP connection");
     assert!(weft_testnet::exchange(&mut client, &mut server, b"before"));
     for component in ["cloud-a/controller", "cloud-b/controller"] {
         let started = Instant::now();

@@ -115,6 +115,19 @@ impl Lab {
             .expect("the pod is in the lab's status")
     }
 
+    /// A pod's record in the lab's status (`CLUSTER/NS/NAME`): node, netns, addresses...
+    pub fn pod_record(&self, pod: &str) -> serde_json::Value {
+        let parts: Vec<&str> = pod.split('/').collect();
+        self.status()["pods"]
+            .as_array()
+            .and_then(|ps| {
+                ps.iter()
+                    .find(|p| p["cluster"] == parts[0] && p["namespace"] == parts[1] && p["name"] == parts[2])
+                    .cloned()
+            })
+            .unwrap_or_else(|| panic!("no pod {pod} in the lab"))
+    }
+
     /// The network namespace of a pod (`CLUSTER/NS/NAME`).
     pub fn pod_netns(&self, pod: &str) -> String {
         let status = self.status();
@@ -164,6 +177,15 @@ impl Drop for Lab {
             eprintln!("lab down failed: {}", text(&out.stderr));
         }
     }
+}
+
+/// The first IPv4 address of a pod record ([`Lab::pod_record`]).
+pub fn ipv4_of(record: &serde_json::Value) -> std::net::IpAddr {
+    record["addresses"]
+        .as_array()
+        .and_then(|a| a.iter().filter_map(|a| a.as_str()).find(|a| !a.contains(':')))
+        .and_then(|a| a.parse().ok())
+        .unwrap_or_else(|| panic!("no IPv4 address in {record}"))
 }
 
 pub fn text(bytes: &[u8]) -> String {

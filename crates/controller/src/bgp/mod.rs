@@ -334,7 +334,8 @@ pub async fn bgp_loop(handle: Handle, config: BgpConfig, view: BgpView) {
     view.set(None);
 }
 
-async fn list(handle: &Handle, kind: Kind) -> Option<Vec<Resource>> {
+/// Every stored object of a kind; `None` (logged) when the state cannot answer.
+pub(crate) async fn list(handle: &Handle, kind: Kind) -> Option<Vec<Resource>> {
     match handle
         .call(|reply| Command::List {
             kind,
@@ -345,7 +346,7 @@ async fn list(handle: &Handle, kind: Kind) -> Option<Vec<Resource>> {
     {
         Ok((_, items)) => Some(items),
         Err(e) => {
-            tracing::warn!(error = %e, ?kind, "BGP: cannot list");
+            tracing::warn!(error = %e, ?kind, "cannot list");
             None
         }
     }

@@ -13,6 +13,19 @@ use weft_bgp::rib::{Path, RouteKey};
 
 use super::routing::VnRouting;
 
+/// Each node's VTEP and router MAC. A node without them has not registered fully: nothing can
+/// reach it yet, so nothing is advertised through it.
+fn tunnels(nodes: &[Node]) -> BTreeMap<&str, (Ipv4Addr, [u8; 6])> {
+    nodes
+        .iter()
+        .filter_map(|n| {
+            let vtep = n.spec.vtep.parse().ok()?;
+            let mac = weft_api::validate::check_mac(&n.spec.router_mac).ok()?;
+            Some((n.metadata.name.as_deref()?, (vtep, mac)))
+        })
+        .collect()
+}
+
 /// The routes to originate, by Loc-RIB key.
 pub fn desired(
     asn: u32,
@@ -21,15 +34,7 @@ pub fn desired(
     nodes: &[Node],
     endpoints: &[WorkloadEndpoint],
 ) -> BTreeMap<RouteKey, Path> {
-    // A node without a VTEP or router MAC has not registered fully: nothing can reach it yet.
-    let tunnels: BTreeMap<&str, (Ipv4Addr, [u8; 6])> = nodes
-        .iter()
-        .filter_map(|n| {
-            let vtep = n.spec.vtep.parse().ok()?;
-            let mac = weft_api::validate::check_mac(&n.spec.router_mac).ok()?;
-            Some((n.metadata.name.as_deref()?, (vtep, mac)))
-        })
-        .collect();
+    let tunnels = tunnels(nodes);
     let mut out = BTreeMap::new();
     for wep in endpoints {
         let Some(routing) = wep.spec.network.as_deref().and_then(|n| networks.get(n)) else {
@@ -60,14 +65,7 @@ pub fn service_routes(
     nodes: &[Node],
     services: &BTreeMap<String, weft_api::sync::ServiceState>,
 ) -> BTreeMap<RouteKey, Path> {
-    let tunnels: BTreeMap<&str, (Ipv4Addr, [u8; 6])> = nodes
-        .iter()
-        .filter_map(|n| {
-            let vtep = n.spec.vtep.parse().ok()?;
-            let mac = weft_api::validate::check_mac(&n.spec.router_mac).ok()?;
-            Some((n.metadata.name.as_deref()?, (vtep, mac)))
-        })
-        .collect();
+    let tunnels = tunnels(nodes);
     let mut out = BTreeMap::new();
     for svc in services.values() {
         let Some(routing) = networks.get(&svc.network) else {

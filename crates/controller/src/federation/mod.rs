@@ -21,7 +21,7 @@ use weft_api::{Kind, Resource};
 use weft_bgp::rib::{Path, RouteKey, VrfRoute};
 use weft_speaker::{SpeakerHandle, VrfEvent};
 
-use crate::bgp::BgpView;
+use crate::bgp::{BgpView, list};
 use crate::state::{Command, Handle, Imported};
 pub use routing::{VnRouting, vn_routing};
 
@@ -168,23 +168,6 @@ pub async fn federation_loop(handle: Handle, view: BgpView) {
                 }
                 fed.publish(&handle);
             }
-        }
-    }
-}
-
-async fn list(handle: &Handle, kind: Kind) -> Option<Vec<Resource>> {
-    match handle
-        .call(|reply| Command::List {
-            kind,
-            namespace: None,
-            reply,
-        })
-        .await
-    {
-        Ok((_, items)) => Some(items),
-        Err(e) => {
-            tracing::warn!(error = %e, ?kind, "federation: cannot list");
-            None
         }
     }
 }
@@ -341,14 +324,7 @@ impl Federation {
                 nodes: nodes.iter().collect(),
                 ..Default::default()
             };
-            for r in services.iter().chain(&pods).chain(&namespaces) {
-                match r {
-                    Resource::Service(s) => objects.services.push(s),
-                    Resource::Pod(p) => objects.pods.push(p),
-                    Resource::Namespace(n) => objects.namespaces.push(n),
-                    _ => {}
-                }
-            }
+            objects.take(services.iter().chain(&pods).chain(&namespaces));
             let all = crate::state::service_view::services(&objects);
             desired.extend(export::service_routes(asn, router_id, &self.networks, &nodes, &all));
         }

@@ -269,14 +269,7 @@ impl State {
             endpoints: endpoints.iter().collect(),
             ..Default::default()
         };
-        for r in services.iter().chain(&pods).chain(&namespaces) {
-            match r {
-                Resource::Service(s) => objects.services.push(s),
-                Resource::Pod(p) => objects.pods.push(p),
-                Resource::Namespace(n) => objects.namespaces.push(n),
-                _ => {}
-            }
-        }
+        objects.take(services.iter().chain(&pods).chain(&namespaces));
         Ok(super::service_view::services(&objects))
     }
 

@@ -13,7 +13,7 @@ use k8s_openapi::api::core::v1::{Namespace, Pod, Service};
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use weft_api::k8s_openapi;
 use weft_api::sync::{ServiceEndpoint, ServicePort, ServiceState, VipNextHop};
-use weft_api::{Node, WorkloadEndpoint, tenancy};
+use weft_api::{Node, Resource, WorkloadEndpoint, tenancy};
 
 /// Everything the view reads.
 #[derive(Default)]
@@ -23,6 +23,20 @@ pub struct Objects<'a> {
     pub namespaces: Vec<&'a Namespace>,
     pub endpoints: Vec<&'a WorkloadEndpoint>,
     pub nodes: Vec<&'a Node>,
+}
+
+impl<'a> Objects<'a> {
+    /// Takes the Services, Pods and Namespaces among `resources` (others are ignored).
+    pub fn take(&mut self, resources: impl IntoIterator<Item = &'a Resource>) {
+        for r in resources {
+            match r {
+                Resource::Service(s) => self.services.push(s),
+                Resource::Pod(p) => self.pods.push(p),
+                Resource::Namespace(n) => self.namespaces.push(n),
+                _ => {}
+            }
+        }
+    }
 }
 
 fn selects(selector: &BTreeMap<String, String>, pod: &Pod) -> bool {
