@@ -233,7 +233,7 @@ fn get_tables_formats_short_names_and_selectors() {
     assert!(table.starts_with("NAME "), "{table}");
     assert_eq!(
         header(&table),
-        ["NAME", "VNI", "SUBNETS", "IMPORT-RTS", "EXPORT-RTS", "AGE"]
+        ["NAME", "VNI", "SUBNETS", "IMPORT-RTS", "EXPORT-RTS", "IMPORTED", "AGE"]
     );
     // One row per network: the example's two, and any the controller made itself.
     let (owned, users) = vn_names(&c);
@@ -295,7 +295,7 @@ fn get_tables_formats_short_names_and_selectors() {
     let wide = c.ok(&["get", "vn", "-o", "wide"]);
     assert_eq!(
         header(&wide),
-        ["NAME", "VNI", "SUBNETS", "IMPORT-RTS", "EXPORT-RTS", "AGE", "RD"]
+        ["NAME", "VNI", "SUBNETS", "IMPORT-RTS", "EXPORT-RTS", "IMPORTED", "AGE", "RD"]
     );
     assert_eq!(row(&wide, "shared").last(), Some(&"192.0.2.10:1001"));
     assert_eq!(row(&wide, "lab").last(), Some(&"<default>"));
