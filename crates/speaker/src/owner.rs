@@ -287,7 +287,12 @@ impl Owner {
             }
             self.end_deferral_when_due();
             self.advertise_more_paths();
-            self.send_updates();
+            if self.send_updates() {
+                // Let the connections' writers run now: woken from this task, they would
+                // otherwise wait until the incoming UPDATEs stop, and a peer would get its
+                // routes in one burst at the end instead of as they are learned.
+                tokio::task::yield_now().await;
+            }
         }
     }
 
@@ -843,9 +848,10 @@ impl Owner {
         }
     }
 
-    /// Hands every due batch of UPDATEs to its session.
-    fn send_updates(&mut self) {
+    /// Hands every due batch of UPDATEs to its session; true when there were any.
+    fn send_updates(&mut self) -> bool {
         let now = self.now();
+        let mut sent = false;
         for p in self.peers.values_mut() {
             let Some(adj) = p.adj_out.as_mut() else { continue };
             if p.refresh_requested && !adj.has_pending() {
@@ -875,6 +881,7 @@ impl Owner {
             };
             match adj.take_updates(now) {
                 Ok(updates) => {
+                    sent |= !updates.is_empty();
                     for u in updates {
                         self.drive(id, Input::SendUpdate(Box::new(u)));
                     }
@@ -882,6 +889,7 @@ impl Owner {
                 Err(e) => tracing::error!("peer {id:?}: cannot encode UPDATEs: {e}"),
             }
         }
+        sent
     }
 
     fn peer_status(&self) -> Vec<PeerStatus> {
