@@ -289,6 +289,23 @@ fn hairpin_and_a_service_without_endpoints() {
     // No endpoints: refused at once, over TCP (RST or unreachable), not a timeout.
     let empty = "apiVersion: v1\nkind: Service\nmetadata:\n  name: empty\n  namespace: shop\nspec:\n  selector: {app: nobody}\n  ports:\n  - {port: 80}\n";
     let vip = cluster_ips(&service(&lab, empty))[0];
+    // First the node programs the new Service (until then its address is just unrouted); then
+    // a connection is refused at once.
+    let programmed = Instant::now();
+    while netns(&a1)
+        .run(|| {
+            TcpStream::connect_timeout(&SocketAddr::new(vip, 80), Duration::from_millis(300))
+                .err()
+                .map(|e| e.kind())
+        })
+        .expect("inside")
+        != Some(std::io::ErrorKind::ConnectionRefused)
+    {
+        assert!(
+            programmed.elapsed() < Duration::from_secs(10),
+            "the empty Service never refuses"
+        );
+    }
     let (took, error) = netns(&a1)
         .run(|| {
             let started = Instant::now();
