@@ -295,7 +295,16 @@ fn get_tables_formats_short_names_and_selectors() {
     let wide = c.ok(&["get", "vn", "-o", "wide"]);
     assert_eq!(
         header(&wide),
-        ["NAME", "VNI", "SUBNETS", "IMPORT-RTS", "EXPORT-RTS", "IMPORTED", "AGE", "RD"]
+        [
+            "NAME",
+            "VNI",
+            "SUBNETS",
+            "IMPORT-RTS",
+            "EXPORT-RTS",
+            "IMPORTED",
+            "AGE",
+            "RD"
+        ]
     );
     assert_eq!(row(&wide, "shared").last(), Some(&"192.0.2.10:1001"));
     assert_eq!(row(&wide, "lab").last(), Some(&"<default>"));
