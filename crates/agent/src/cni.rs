@@ -21,6 +21,10 @@ use weft_dataplane::pod::{self, PodSpec, format_mac};
 use crate::owner::{Message, OwnerHandle};
 use crate::{AgentConfig, AgentError};
 
+/// The longest the first pod of a network on this node waits for the network to arrive from the
+/// controller (it normally does within milliseconds of the endpoint's write).
+const NETWORK_WAIT: Duration = Duration::from_secs(2);
+
 /// What the handlers need.
 #[derive(Clone)]
 pub struct Context {
@@ -290,6 +294,14 @@ async fn add_inner(a: &Attachment, context: &Context, netns: &str, namespace: &s
     };
     let host_mac = format_mac(&made.host_mac);
     debug_assert_eq!(made.host_interface, host_interface);
+    // The network's table and VNI come with the controller's state: the first pod of a network
+    // on this node waits (briefly) for them, so that its routes exist when ADD answers.
+    if !network.is_empty() && context.owner.connected() {
+        let started = std::time::Instant::now();
+        while !context.owner.state().await.networks.contains_key(&network) && started.elapsed() < NETWORK_WAIT {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    }
     // 3. Program the node now, without waiting for the controller's echo.
     context
         .owner

@@ -18,9 +18,8 @@ use crate::state::{Command, Handle, Imported};
 /// How often an idle stream says it is alive; agents treat a longer silence as a dead connection.
 pub const HEARTBEAT: Duration = Duration::from_secs(5);
 
-/// How long a node's stream lets a burst of changes gather before recomputing its state.
-const COALESCE: Duration = Duration::from_millis(5);
-/// Changes queued after that which mean a stream of writes: recompute less often.
+/// Changes queued behind the one being handled which mean a stream of writes: recompute less
+/// often.
 const BUSY: usize = 8;
 
 /// The longest a node's sync waits for BGP's imported routes after a controller (re)start.
@@ -124,9 +123,9 @@ pub(super) async fn stream(State(h): State<Handle>, Path(node): Path<String>) ->
             }
             // Coalesce a burst of changes into one recomputation. Each recomputation reads the
             // store on the owner thread, so under a stream of writes (many changes queued) a node
-            // recomputes at most once per twice its last cost, a third of the owner's time; a
-            // lone change or two (a pod's ADD) is sent within milliseconds.
-            tokio::time::sleep(COALESCE).await;
+            // recomputes at most once per twice its last cost, a third of the owner's time. A
+            // lone change is recomputed at once: a pod's ADD on this node waits for it (the
+            // network's table comes with it).
             let mut queued = 0usize;
             while events.try_recv().is_ok() {
                 queued += 1;
