@@ -2,23 +2,20 @@
 //! The controller runs in this process, its API on the host's loopback and its speaker's sockets
 //! in node 0 of a [`PeerNet`]; two GoBGP daemons on nodes 1 and 2 peer with it.
 
+mod support;
+
 use std::net::IpAddr;
 use std::time::{Duration, Instant};
 
 use weft_api::wire::BgpPeerInfo;
-use weft_api::{Kind, Resource, manifest};
-use weft_client::Client;
-use weft_controller::ControllerConfig;
-use weft_controller::bgp::BgpConfig;
+use weft_api::{Kind, Resource};
 use weft_peers::{Family, Gobgp, Neighbor, Peer, PeerNet, PeerSpec, Route, SessionState};
+
+use support::{Controller, parse};
 
 const WEFT_AS: u32 = 64511;
 const PEER_AS: u32 = 64512;
 const ESTABLISH: Duration = Duration::from_secs(60);
-
-fn parse(yaml: &str) -> Resource {
-    manifest::parse(yaml, "-").unwrap().remove(0)
-}
 
 fn cluster(router_id: &str) -> Resource {
     parse(&format!(
@@ -32,92 +29,17 @@ fn bgp_peer(name: &str, address: IpAddr, hold_time: u32) -> Resource {
     ))
 }
 
-/// The controller on a runtime of its own, stopped (speaker included) on drop.
-struct Controller {
-    rt: tokio::runtime::Runtime,
-    client: Client,
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
-    done: Option<tokio::task::JoinHandle<()>>,
-    _dir: tempfile::TempDir,
-}
-
-impl Controller {
-    fn start(netns: &str) -> Controller {
-        let rt = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .unwrap();
-        let dir = tempfile::tempdir().unwrap();
-        let ready = dir.path().join("ready");
-        let mut config = ControllerConfig::new(dir.path().join("data"), "127.0.0.1:0".parse().unwrap());
-        config.ready_file = Some(ready.clone());
-        config.bgp = Some(BgpConfig {
-            netns: Some(format!("/var/run/netns/{netns}").into()),
-            ..BgpConfig::default()
-        });
-        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let done = rt.spawn(async move {
-            weft_controller::run(config, async move {
-                let _ = stopped.await;
-            })
-            .await
-            .unwrap();
-        });
-        let until = Instant::now() + Duration::from_secs(10);
-        let url = loop {
-            if let Ok(url) = std::fs::read_to_string(&ready) {
-                break url;
-            }
-            assert!(Instant::now() < until, "the controller did not become ready");
-            std::thread::sleep(Duration::from_millis(25));
-        };
-        Controller {
-            client: Client::new(url.trim()).unwrap(),
-            rt,
-            stop: Some(stop),
-            done: Some(done),
-            _dir: dir,
-        }
-    }
-
-    fn apply(&self, r: &Resource) {
-        self.rt.block_on(self.client.apply(r, false)).unwrap();
-    }
-
-    fn peers(&self) -> Vec<BgpPeerInfo> {
-        self.rt.block_on(self.client.bgp_peers()).unwrap_or_default()
-    }
-
-    fn peer(&self, address: IpAddr) -> Option<BgpPeerInfo> {
-        self.peers().into_iter().find(|p| p.address == address)
-    }
-
-    /// Polls until `done` holds for the peer at `address` (None: not configured); returns it.
-    fn wait(&self, what: &str, address: IpAddr, done: impl Fn(Option<&BgpPeerInfo>) -> bool) -> Option<BgpPeerInfo> {
-        let until = Instant::now() + ESTABLISH;
-        loop {
-            let p = self.peer(address);
-            if done(p.as_ref()) {
-                return p;
-            }
-            assert!(Instant::now() < until, "{what}: last seen {p:?}");
-            std::thread::sleep(Duration::from_millis(200));
-        }
-    }
-}
-
-impl Drop for Controller {
-    fn drop(&mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-        if let Some(done) = self.done.take() {
-            let _ = self
-                .rt
-                .block_on(async { tokio::time::timeout(Duration::from_secs(10), done).await });
-        }
-    }
+/// Polls until `done` holds for the peer at `address` (None: not configured); returns it.
+fn wait_peer(
+    ctl: &Controller,
+    what: &str,
+    address: IpAddr,
+    done: impl Fn(Option<&BgpPeerInfo>) -> bool,
+) -> Option<BgpPeerInfo> {
+    ctl.wait(what, || {
+        let p = ctl.peer(address);
+        done(p.as_ref()).then_some(p)
+    })
 }
 
 fn established(p: Option<&BgpPeerInfo>) -> bool {
@@ -143,8 +65,8 @@ fn bgp_peers_follow_the_store_without_disturbing_other_sessions() {
     ctl.apply(&cluster(&w.ipv4.to_string()));
     ctl.apply(&bgp_peer("a", a.v4(), 90));
     ctl.apply(&bgp_peer("b", b.v4(), 90));
-    ctl.wait("a Established", a.v4(), established);
-    ctl.wait("b Established", b.v4(), established);
+    wait_peer(&ctl, "a Established", a.v4(), established);
+    wait_peer(&ctl, "b Established", b.v4(), established);
     gobgp_a.wait_established(w.v4(), ESTABLISH).unwrap();
 
     // GoBGP's route shows in the controller's RIB, readable.
@@ -163,7 +85,7 @@ fn bgp_peers_follow_the_store_without_disturbing_other_sessions() {
     assert_eq!(route.next_hop, Some(a.v4()));
     assert_eq!(route.as_path, vec![PEER_AS]);
     assert_eq!(route.from, Some(a.v4()));
-    let counts = ctl.wait("a counts the route", a.v4(), |p| {
+    let counts = wait_peer(&ctl, "a counts the route", a.v4(), |p| {
         p.is_some_and(|p| p.families.get("ipv4 unicast").is_some_and(|c| c.received == 1))
     });
     assert_eq!(counts.unwrap().name, "a");
@@ -231,7 +153,7 @@ fn bgp_peers_follow_the_store_without_disturbing_other_sessions() {
     std::thread::sleep(Duration::from_secs(1));
     let b_before = ctl.peer(b.v4()).unwrap().uptime_seconds.unwrap();
     ctl.apply(&cluster("192.0.2.50"));
-    ctl.wait("b re-established after the router id changed", b.v4(), |p| {
+    wait_peer(&ctl, "b re-established after the router id changed", b.v4(), |p| {
         established(p) && p.unwrap().uptime_seconds.unwrap() < b_before
     });
     let gobgp_view = gobgp_b.cli(&["neighbor", &w.ipv4.to_string()]).unwrap();
