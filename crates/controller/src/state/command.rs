@@ -126,9 +126,15 @@ impl Handle {
         let _ = tokio::time::timeout(limit, rx.wait_for(|s| *s)).await;
     }
 
-    /// Replaces the routes imported over BGP.
+    /// Replaces the routes imported over BGP; the nodes' streams hear of it only if they changed.
     pub fn set_imported(&self, imported: Imported) {
-        self.imported.send_replace(Arc::new(imported));
+        self.imported.send_if_modified(|current| {
+            if **current == imported {
+                return false;
+            }
+            *current = Arc::new(imported);
+            true
+        });
     }
 
     /// The routes imported over BGP, and their changes.
