@@ -145,6 +145,19 @@ fn a_service_spreads_connections_from_every_node_over_its_endpoints() {
         vips.iter().any(|v| v.is_ipv4()) && vips.iter().any(|v| v.is_ipv6()),
         "{vips:?}"
     );
+    // The nodes program a new Service a moment after the API accepts it: measure from then on.
+    for client in &clients {
+        for vip in &vips {
+            let started = Instant::now();
+            while tcp_spread(client, *vip, 80, 1).1 != 0 {
+                assert!(
+                    started.elapsed() < Duration::from_secs(10),
+                    "{client} never reaches {vip}"
+                );
+                std::thread::sleep(Duration::from_millis(20));
+            }
+        }
+    }
     let names: Vec<String> = endpoints.iter().map(|e| format!("cloud-a/{e}")).collect();
     let expected: Vec<&str> = names.iter().map(String::as_str).collect();
     for client in &clients {
