@@ -107,6 +107,19 @@ fn udp_spread(from: &str, vip: IpAddr, port: u16, n: usize) -> (BTreeMap<String,
         .expect("inside the pod")
 }
 
+/// Waits until `from` gets an answer from the Service: the nodes program a new Service a moment
+/// after the API accepts it, and the measurements start from then on.
+fn wait_served(from: &str, vip: IpAddr) {
+    let started = Instant::now();
+    while tcp_spread(from, vip, 80, 1).1 != 0 {
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "{from} never reaches {vip}"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
 fn assert_spread(what: &str, seen: &BTreeMap<String, usize>, failed: usize, expected: &[&str], n: usize) {
     eprintln!("{what}: {seen:?}, {failed} failed");
     assert_eq!(failed, 0, "{what}: {failed} of {n} failed ({seen:?})");
@@ -145,17 +158,9 @@ fn a_service_spreads_connections_from_every_node_over_its_endpoints() {
         vips.iter().any(|v| v.is_ipv4()) && vips.iter().any(|v| v.is_ipv6()),
         "{vips:?}"
     );
-    // The nodes program a new Service a moment after the API accepts it: measure from then on.
     for client in &clients {
         for vip in &vips {
-            let started = Instant::now();
-            while tcp_spread(client, *vip, 80, 1).1 != 0 {
-                assert!(
-                    started.elapsed() < Duration::from_secs(10),
-                    "{client} never reaches {vip}"
-                );
-                std::thread::sleep(Duration::from_millis(20));
-            }
+            wait_served(client, *vip);
         }
     }
     let names: Vec<String> = endpoints.iter().map(|e| format!("cloud-a/{e}")).collect();
@@ -293,6 +298,7 @@ fn hairpin_and_a_service_without_endpoints() {
     let svc = service(&lab, API);
     let vip = cluster_ips(&svc).into_iter().find(|v| v.is_ipv4()).expect("IPv4");
     // An endpoint reaching its own Service, sometimes itself.
+    wait_served(&a1, vip);
     let (seen, failed) = tcp_spread(&a1, vip, 80, 200);
     eprintln!("hairpin from api-1: {seen:?}, {failed} failed");
     assert_eq!(failed, 0);
