@@ -225,6 +225,22 @@ fn endpoints_come_and_go_and_established_connections_stay() {
         .collect();
     let svc5001 = "apiVersion: v1\nkind: Service\nmetadata:\n  name: long\n  namespace: shop\nspec:\n  selector: {app: api}\n  ports:\n  - {port: 5001}\n";
     let long_vip = cluster_ips(&service(&lab, svc5001))[0];
+    // The nodes program the new Service a moment after the API accepts it: the measured
+    // connection is opened once a probe connection gets through (and is dropped again).
+    let programmed = Instant::now();
+    while netns(&client)
+        .run(|| TcpStream::connect_timeout(&SocketAddr::new(long_vip, 5001), Duration::from_millis(300)).is_err())
+        .expect("inside")
+    {
+        assert!(
+            programmed.elapsed() < Duration::from_secs(10),
+            "the Service on 5001 never answers"
+        );
+    }
+    std::thread::sleep(Duration::from_millis(200));
+    for (_, l) in &listeners {
+        while l.accept().is_ok() {}
+    }
     let mut client_side = netns(&client)
         .run(|| TcpStream::connect_timeout(&SocketAddr::new(long_vip, 5001), Duration::from_secs(2)))
         .expect("inside")
