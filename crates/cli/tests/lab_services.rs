@@ -111,7 +111,8 @@ fn udp_spread(from: &str, vip: IpAddr, port: u16, n: usize) -> (BTreeMap<String,
 /// after the API accepts it, and the measurements start from then on.
 fn wait_served(from: &str, vip: IpAddr) {
     let started = Instant::now();
-    while tcp_spread(from, vip, 80, 1).1 != 0 {
+    // Twenty in a row: every endpoint (and the hairpin path) programmed, not just the first.
+    while tcp_spread(from, vip, 80, 20).1 != 0 {
         assert!(
             started.elapsed() < Duration::from_secs(10),
             "{from} never reaches {vip}"
