@@ -151,7 +151,7 @@ fn export_policy_changes_are_sent_as_the_difference() {
     assert_eq!(sent.len(), 1, "{sent:?}");
     assert_eq!(sent[0].nlri.len(), 1);
     assert_eq!(sent[0].attributes.communities, vec![Community::new(64512, 9)]);
-    assert!(to.advertised(&key("10.0.1.0/24")).is_none());
+    assert!(to.advertised(&key("10.0.1.0/24"), &rib).is_none());
 
     // Without the deny: the other route goes out; the first one is not sent again.
     to.set_export_policy(policy(&[], &["64512:9"]), &rib);

@@ -1,5 +1,12 @@
-//! Adj-RIB-Out (RFC 4271 §3.2, §9.2): what one peer was sent, and the UPDATEs that bring it in
-//! line with the Loc-RIB's best paths.
+//! Adj-RIB-Out (RFC 4271 §3.2, §9.2): the UPDATEs that bring one peer in line with the
+//! Loc-RIB's best paths.
+//!
+//! What the peer holds is not stored per route: it is the export of each best path (the rules
+//! below are a function of the path and this peer's settings), except for the changes still
+//! queued, which remember what the peer had before them. RFC 4271 §3.2 allows this ("need not be
+//! implemented as ... separate copies"), and it is what keeps a full table from costing one more
+//! copy of every route per peer (BIRD keeps no export table by default either). Settings that
+//! change the export (policy, RT constraint) work out the old and new export of every route.
 //!
 //! Export rules (RFC 4271 §5.1, §9.2; RFC 4456 §6, §8):
 //! - never back to the peer the path came from;
@@ -74,9 +81,11 @@ pub struct Outgoing {
 #[derive(Debug, Clone)]
 pub struct AdjRibOut {
     config: OutPeerConfig,
-    advertised: BTreeMap<RouteKey, Outgoing>,
-    /// `Some`: announce, `None`: withdraw.
-    pending: BTreeMap<RouteKey, Option<Outgoing>>,
+    /// Queued changes: what the peer had before them and what it gets.
+    pending: BTreeMap<RouteKey, Change>,
+    /// The peer follows the best paths: [`AdjRibOut::initial_dump`] or
+    /// [`AdjRibOut::best_changed`] ran. Settings changed before that queue nothing.
+    dumped: bool,
     end_of_rib: Vec<Family>,
     last_sent: Option<Time>,
     rt_filter: Option<RtFilter>,
@@ -102,6 +111,15 @@ pub struct AdjRibOut {
     last_exported: Option<(ExportSource, Option<Arc<PathAttributes>>)>,
 }
 
+/// One queued change of what a peer has for a destination.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Change {
+    /// What the peer had when the change was first queued (`None`: nothing).
+    sent: Option<Outgoing>,
+    /// What it gets (`None`: a withdrawal).
+    desired: Option<Outgoing>,
+}
+
 /// What the attributes sent for a path depend on besides this peer: the received attributes'
 /// allocation, the kind of peer the path came from and its router id.
 type ExportSource = (usize, PeerKind, Ipv4Addr);
@@ -113,8 +131,8 @@ impl AdjRibOut {
     pub fn new(config: OutPeerConfig) -> AdjRibOut {
         AdjRibOut {
             config,
-            advertised: BTreeMap::new(),
             pending: BTreeMap::new(),
+            dumped: false,
             end_of_rib: Vec::new(),
             last_sent: None,
             rt_filter: None,
@@ -222,17 +240,34 @@ impl AdjRibOut {
     /// Replaces the export policy and queues the difference it makes: routes it now rejects are
     /// withdrawn, routes it now accepts or changes are announced.
     pub fn set_export_policy(&mut self, policy: Option<Policy>, rib: &Rib) {
-        self.policy = policy;
-        self.exported.clear();
-        self.last_exported = None;
-        let keys: BTreeSet<RouteKey> = rib
-            .best_paths()
-            .map(|(k, _)| k.clone())
-            .chain(self.advertised.keys().cloned())
+        let keys: Vec<RouteKey> = rib.best_paths().map(|(k, _)| k.clone()).collect();
+        self.reconfigure(&keys, rib, |out| {
+            out.policy = policy;
+            out.exported.clear();
+            out.last_exported = None;
+        });
+    }
+
+    /// Applies `change` to the settings and queues, for every key of `keys`, the difference
+    /// between the best path's export before and after it.
+    fn reconfigure(&mut self, keys: &[RouteKey], rib: &Rib, change: impl FnOnce(&mut AdjRibOut)) {
+        if !self.dumped {
+            // The peer has nothing yet; the initial dump will use the new settings.
+            change(self);
+            return;
+        }
+        let before: Vec<Option<Outgoing>> = keys
+            .iter()
+            .map(|k| match self.pending.get(k) {
+                Some(c) => c.sent.clone(),
+                None => rib.best(k).and_then(|p| self.export(k, &p)),
+            })
             .collect();
-        for key in keys {
-            self.consider(&key, rib.best(&key));
-            self.consider_extra(&key, rib);
+        change(self);
+        for (key, sent) in keys.iter().zip(before) {
+            let desired = rib.best(key).and_then(|p| self.export(key, &p));
+            self.queue(key, sent, desired);
+            self.consider_extra(key, rib);
         }
     }
 
@@ -243,8 +278,10 @@ impl AdjRibOut {
     /// Queues every best path of the RIB and End-of-RIB for every negotiated family (RFC 4724
     /// §2), sent once the dump is out.
     pub fn initial_dump(&mut self, rib: &Rib) {
+        self.dumped = true;
         for (key, path) in rib.best_paths() {
-            self.consider(key, Some(path));
+            let desired = self.export_shared(key, path);
+            self.queue(key, None, desired);
             self.consider_extra(key, rib);
         }
         self.end_of_rib = self.config.families.iter().copied().collect();
@@ -252,34 +289,34 @@ impl AdjRibOut {
 
     /// Queues what the best path changes mean for this peer.
     pub fn best_changed(&mut self, changes: &[BestChange]) {
+        self.dumped = true;
         for c in changes {
-            self.consider(&c.key, c.new_best.as_ref());
+            self.consider(&c.key, c.old_best.as_ref(), c.new_best.as_ref());
         }
     }
 
     /// Sets the peer's RT constraint (`None`: RTC not negotiated, no filtering) and requeues
     /// every VPN and EVPN route accordingly.
     pub fn set_rt_filter(&mut self, filter: Option<RtFilter>, rib: &Rib) {
-        self.rt_filter = filter;
-        let keys: BTreeSet<RouteKey> = rib
+        let keys: Vec<RouteKey> = rib
             .best_paths()
             .map(|(k, _)| k.clone())
-            .chain(self.advertised.keys().cloned())
             .filter(RouteKey::rt_constrained)
             .collect();
-        for key in keys {
-            self.consider(&key, rib.best(&key));
-            self.consider_extra(&key, rib);
+        self.reconfigure(&keys, rib, |out| out.rt_filter = filter);
+    }
+
+    /// What the peer has for `key`, queued changes included: the export of the best path.
+    pub fn advertised(&self, key: &RouteKey, rib: &Rib) -> Option<Outgoing> {
+        match self.pending.get(key) {
+            Some(c) => c.desired.clone(),
+            None => rib.best(key).and_then(|p| self.export(key, &p)),
         }
     }
 
-    /// What the peer was last sent for `key`.
-    pub fn advertised(&self, key: &RouteKey) -> Option<&Outgoing> {
-        self.advertised.get(key)
-    }
-
+    /// How many routes the peer was sent (best paths, without ADD-PATH extras).
     pub fn advertised_count(&self) -> usize {
-        self.advertised.len()
+        self.sent.values().sum()
     }
 
     /// How many routes of `family` the peer was sent (best paths, without ADD-PATH extras).
@@ -314,18 +351,17 @@ impl AdjRibOut {
         let mut groups = Groups::default();
         for (key, change) in pending {
             let family = key.family();
-            match change {
-                None => {
-                    if let Some(old) = self.advertised.remove(&key) {
-                        withdrawn.entry(family).or_default().push(old.nlri);
-                        if let Some(n) = self.sent.get_mut(&family) {
-                            *n = n.saturating_sub(1);
-                        }
+            match (change.sent, change.desired) {
+                (Some(old), None) => {
+                    withdrawn.entry(family).or_default().push(old.nlri);
+                    if let Some(n) = self.sent.get_mut(&family) {
+                        *n = n.saturating_sub(1);
                     }
                 }
-                Some(out) => {
+                (None, None) => {}
+                (sent, Some(out)) => {
                     groups.add(family, &out);
-                    if self.advertised.insert(key, out).is_none() {
+                    if sent.is_none() {
                         *self.sent.entry(family).or_default() += 1;
                     }
                 }
@@ -368,23 +404,38 @@ impl AdjRibOut {
         Ok(updates)
     }
 
-    /// Queues the change for `key` whose best path is now `best`.
-    fn consider(&mut self, key: &RouteKey, best: Option<&Path>) {
-        let desired = best.and_then(|p| self.export_shared(key, p));
-        // Empty tables answer without a lookup: a peer that gets nothing (its export policy)
-        // costs nothing per route.
-        let current = if self.advertised.is_empty() {
-            None
-        } else {
-            self.advertised.get(key)
-        };
-        if desired.as_ref() == current {
-            // Already what the peer has (nothing, for a path it must not get).
-            if !self.pending.is_empty() {
+    /// Queues what the best path of `key` changing from `old` to `new` means for this peer.
+    fn consider(&mut self, key: &RouteKey, old: Option<&Path>, new: Option<&Path>) {
+        let desired = new.and_then(|p| self.export_shared(key, p));
+        match self.pending.get_mut(key) {
+            Some(c) => {
+                if c.sent == desired {
+                    // Back to what the peer has: nothing to send.
+                    self.pending.remove(key);
+                } else {
+                    c.desired = desired;
+                }
+            }
+            None => {
+                // The peer has the old best path's export (every earlier change was sent).
+                let sent = old.and_then(|p| self.export_shared(key, p));
+                self.queue(key, sent, desired);
+            }
+        }
+    }
+
+    /// Queues a change from `sent` (what the peer has, when nothing is queued for `key`) to
+    /// `desired`, or drops the queued one that the change undoes.
+    fn queue(&mut self, key: &RouteKey, sent: Option<Outgoing>, desired: Option<Outgoing>) {
+        match self.pending.get_mut(key) {
+            Some(c) if c.sent == desired => {
                 self.pending.remove(key);
             }
-        } else {
-            self.pending.insert(key.clone(), desired);
+            Some(c) => c.desired = desired,
+            None if sent == desired => {}
+            None => {
+                self.pending.insert(key.clone(), Change { sent, desired });
+            }
         }
     }
 
