@@ -17,7 +17,7 @@ use weft_bgp::message::notification::{cease, code};
 use weft_bgp::message::{Notification, RefreshSubtype};
 use weft_bgp::nlri::Nlri;
 use weft_bgp::rib::{
-    AdjRibOut, BestChange, OutPeerConfig, PeerId, PeerInfo, PeerKind, Policy, Rib, RibConfig, RtFilter,
+    AdjRibOut, BestChange, OutPeerConfig, Path, PeerId, PeerInfo, PeerKind, Policy, Rib, RibConfig, RouteKey, RtFilter,
 };
 
 use crate::deferral::Deferral;
@@ -424,50 +424,56 @@ impl Owner {
                 let _ = reply.send(self.set_policies(address, import, export));
             }
             Command::RibCounts(reply) => {
-                let mut counts: BTreeMap<Family, RibCounts> = BTreeMap::new();
-                for (key, _) in self.rib.best_paths() {
-                    let c = counts.entry(key.family()).or_default();
-                    c.routes += 1;
-                    c.paths += self.rib.paths(key).len();
-                }
+                let counts: BTreeMap<Family, RibCounts> = self
+                    .rib
+                    .family_counts()
+                    .into_iter()
+                    .map(|(f, (routes, paths))| (f, RibCounts { routes, paths }))
+                    .collect();
                 let _ = reply.send(counts);
             }
             Command::PeerStatus(reply) => {
                 let _ = reply.send(self.peer_status());
             }
             Command::Routes(family, reply) => {
-                let routes = self
+                let mut routes: Vec<RouteEntry> = self
                     .rib
                     .best_paths()
                     .filter(|(k, _)| family.is_none_or(|f| k.family() == f))
-                    .map(|(k, p)| RouteEntry {
-                        key: k.clone(),
-                        from: (p.peer != PeerId::LOCAL).then_some(p.peer_info.address),
-                        path: p.clone(),
+                    .map(|(key, path)| RouteEntry {
+                        key,
+                        from: (path.peer != PeerId::LOCAL).then_some(path.peer_info.address),
+                        path,
                         best: true,
                     })
                     .collect();
+                // The table keeps no order; people and tests read routes in key order.
+                routes.sort_by(|a, b| a.key.cmp(&b.key));
                 let _ = reply.send(routes);
             }
             Command::AllPaths(family, reply) => {
+                let mut keys: Vec<(RouteKey, Path)> = self
+                    .rib
+                    .best_paths()
+                    .filter(|(k, _)| family.is_none_or(|f| k.family() == f))
+                    .collect();
+                keys.sort_by(|a, b| a.0.cmp(&b.0));
                 let mut out = Vec::new();
-                for (key, best) in self.rib.best_paths() {
-                    if family.is_some_and(|f| key.family() != f) {
-                        continue;
-                    }
-                    let entry = |p: &weft_bgp::rib::Path, best: bool| RouteEntry {
+                for (key, best) in keys {
+                    let entry = |p: Path, best: bool| RouteEntry {
                         key: key.clone(),
                         from: (p.peer != PeerId::LOCAL).then_some(p.peer_info.address),
-                        path: p.clone(),
+                        path: p,
                         best,
                     };
-                    out.push(entry(best, true));
-                    let others = self
+                    let others: Vec<Path> = self
                         .rib
-                        .paths(key)
-                        .iter()
-                        .filter(|p| (p.peer, p.path_id) != (best.peer, best.path_id));
-                    out.extend(others.map(|p| entry(p, false)));
+                        .paths(&key)
+                        .into_iter()
+                        .filter(|p| (p.peer, p.path_id) != (best.peer, best.path_id))
+                        .collect();
+                    out.push(entry(best, true));
+                    out.extend(others.into_iter().map(|p| entry(p, false)));
                 }
                 let _ = reply.send(out);
             }

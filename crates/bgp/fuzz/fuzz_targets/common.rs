@@ -342,7 +342,7 @@ impl Harness {
             assert_ne!(c.old_best, c.new_best);
         }
         if let Some(last) = changes.last() {
-            assert_eq!(self.rib.best(&last.key), last.new_best.as_ref());
+            assert_eq!(self.rib.best(&last.key), last.new_best.clone());
         }
         if let Action::Down { retain, .. } = action
             && retain.is_empty()

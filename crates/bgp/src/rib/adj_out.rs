@@ -186,10 +186,14 @@ impl AdjRibOut {
         }
         let best = rib.best(key);
         let ctx = rib.config().decision;
-        let mut others: Vec<&Path> = rib
-            .paths(key)
+        let all = rib.paths(key);
+        let mut others: Vec<&Path> = all
             .iter()
-            .filter(|p| !best.is_some_and(|b| b.peer == p.peer && b.path_id == p.path_id))
+            .filter(|p| {
+                !best
+                    .as_ref()
+                    .is_some_and(|b| b.peer == p.peer && b.path_id == p.path_id)
+            })
             .collect();
         others.sort_by(|a, b| compare(a, b, &ctx));
         let desired: Vec<Outgoing> = others
@@ -240,7 +244,7 @@ impl AdjRibOut {
     /// Replaces the export policy and queues the difference it makes: routes it now rejects are
     /// withdrawn, routes it now accepts or changes are announced.
     pub fn set_export_policy(&mut self, policy: Option<Policy>, rib: &Rib) {
-        let keys: Vec<RouteKey> = rib.best_paths().map(|(k, _)| k.clone()).collect();
+        let keys: Vec<RouteKey> = rib.best_paths().map(|(k, _)| k).collect();
         self.reconfigure(&keys, rib, |out| {
             out.policy = policy;
             out.exported.clear();
@@ -280,9 +284,9 @@ impl AdjRibOut {
     pub fn initial_dump(&mut self, rib: &Rib) {
         self.dumped = true;
         for (key, path) in rib.best_paths() {
-            let desired = self.export_shared(key, path);
-            self.queue(key, None, desired);
-            self.consider_extra(key, rib);
+            let desired = self.export_shared(&key, &path);
+            self.queue(&key, None, desired);
+            self.consider_extra(&key, rib);
         }
         self.end_of_rib = self.config.families.iter().copied().collect();
     }
@@ -300,7 +304,7 @@ impl AdjRibOut {
     pub fn set_rt_filter(&mut self, filter: Option<RtFilter>, rib: &Rib) {
         let keys: Vec<RouteKey> = rib
             .best_paths()
-            .map(|(k, _)| k.clone())
+            .map(|(k, _)| k)
             .filter(RouteKey::rt_constrained)
             .collect();
         self.reconfigure(&keys, rib, |out| out.rt_filter = filter);

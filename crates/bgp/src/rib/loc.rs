@@ -14,6 +14,8 @@ use super::key::RouteKey;
 use super::path::{Path, PeerId, PeerInfo};
 use super::policy::Policy;
 use super::pre_policy::PrePolicy;
+use super::stored::{Source, Stored};
+use super::table::Table;
 use crate::attribute::{AsPath, NextHop, PathAttributes};
 use crate::family::Family;
 use crate::fsm::{Action, Time};
@@ -48,18 +50,83 @@ pub struct BestChange {
     pub new_best: Option<Path>,
 }
 
+/// The paths to one destination: most have one, kept inline.
+#[derive(Debug, Clone, Default)]
+enum Paths {
+    #[default]
+    Empty,
+    One(Stored),
+    Many(Vec<Stored>),
+}
+
+impl Paths {
+    fn as_slice(&self) -> &[Stored] {
+        match self {
+            Paths::Empty => &[],
+            Paths::One(p) => std::slice::from_ref(p),
+            Paths::Many(v) => v,
+        }
+    }
+
+    fn as_mut_slice(&mut self) -> &mut [Stored] {
+        match self {
+            Paths::Empty => &mut [],
+            Paths::One(p) => std::slice::from_mut(p),
+            Paths::Many(v) => v,
+        }
+    }
+
+    fn push(&mut self, path: Stored) {
+        *self = match std::mem::take(self) {
+            Paths::Empty => Paths::One(path),
+            Paths::One(first) => Paths::Many(vec![first, path]),
+            Paths::Many(mut v) => {
+                v.push(path);
+                Paths::Many(v)
+            }
+        };
+    }
+
+    /// Removes the path of `peer` with `path_id`; whether there was one.
+    fn remove(&mut self, peer: PeerId, path_id: Option<u32>) -> bool {
+        match self {
+            Paths::Empty => false,
+            Paths::One(p) => {
+                let found = p.is(peer, path_id);
+                if found {
+                    *self = Paths::Empty;
+                }
+                found
+            }
+            Paths::Many(v) => {
+                let before = v.len();
+                v.retain(|p| !p.is(peer, path_id));
+                let found = v.len() < before;
+                if v.len() == 1 {
+                    if let Some(p) = v.pop() {
+                        *self = Paths::One(p);
+                    }
+                } else if v.is_empty() {
+                    *self = Paths::Empty;
+                }
+                found
+            }
+        }
+    }
+}
+
 #[derive(Debug, Clone, Default)]
 struct Entry {
-    paths: Vec<Path>,
-    /// The best path's index in `paths` (not a copy: one path per route is most of the memory).
-    best: Option<u32>,
+    paths: Paths,
+    /// The best path's index in `paths`.
+    best: Option<u16>,
     /// In the [`Touched`] list of the mutation under way (always false between mutations).
     touched: bool,
 }
 
 impl Entry {
-    fn best(&self) -> Option<&Path> {
-        self.best.and_then(|i| self.paths.get(i as usize))
+    fn best(&self) -> Option<&Stored> {
+        self.best.and_then(|i| self.paths.as_slice().get(usize::from(i)))
     }
 }
 
@@ -67,7 +134,7 @@ impl Entry {
 #[derive(Debug, Clone)]
 pub struct Rib {
     config: RibConfig,
-    entries: BTreeMap<RouteKey, Entry>,
+    entries: Table<Entry>,
     adj_in: AdjRibIn,
     peers: BTreeMap<PeerId, PeerInfo>,
     /// Peers with an import policy: the policy and what the peer sent before it.
@@ -87,10 +154,11 @@ struct Import {
     received: PrePolicy,
 }
 
-/// Old best paths of the keys a mutation touched, to compare with the new ones at the end; each
-/// key once (its entry's `touched` flag says whether it is listed already, so no second table).
+/// Old best paths of the keys a mutation touched (by slot), to compare with the new ones at the
+/// end; each key once (its entry's `touched` flag says whether it is listed already, so no
+/// second table).
 #[derive(Default)]
-struct Touched(Vec<(RouteKey, Option<Path>)>);
+struct Touched(Vec<(u32, Option<Path>)>);
 
 impl Rib {
     pub fn new(config: RibConfig) -> Rib {
@@ -101,7 +169,7 @@ impl Rib {
         );
         Rib {
             config,
-            entries: BTreeMap::new(),
+            entries: Table::default(),
             adj_in: AdjRibIn::default(),
             peers,
             import: BTreeMap::new(),
@@ -178,44 +246,59 @@ impl Rib {
             });
             // The import policy's verdict, once for every prefix of the UPDATE.
             let imported = self.import.get(&peer).map(|i| i.policy.apply(&attributes));
+            let accepted_attributes = match &imported {
+                None => Some(attributes.clone()),
+                Some(verdict) => verdict.clone(),
+            };
             let v4_hop = update.attributes.next_hop.map(|a| NextHop::new(a.into()));
             let mp = update.attributes.mp_reach.as_ref();
-            let announced = update.nlri.iter().map(|p| (Nlri::Prefix(*p), v4_hop)).chain(
-                mp.into_iter()
-                    .flat_map(|m| m.nlri.iter().map(|n| (n.clone(), Some(m.next_hop)))),
-            );
-            for (nlri, next_hop) in announced {
+            // What the accepted paths of each next hop share (one for the NLRI field, one for
+            // MP_REACH_NLRI).
+            let source = |next_hop: Option<NextHop>| {
+                accepted_attributes.as_ref().map(|a| {
+                    Arc::new(Source {
+                        peer,
+                        peer_info: info,
+                        attributes: a.clone(),
+                        next_hop,
+                        received_at: now,
+                    })
+                })
+            };
+            let v4_source = if update.nlri.is_empty() { None } else { source(v4_hop) };
+            let mp_source = mp.and_then(|m| source(Some(m.next_hop)));
+            let announced = update
+                .nlri
+                .iter()
+                .map(|p| (Nlri::Prefix(*p), v4_hop, &v4_source))
+                .chain(
+                    mp.into_iter()
+                        .flat_map(|m| m.nlri.iter().map(|n| (n.clone(), Some(m.next_hop), &mp_source))),
+                );
+            for (nlri, next_hop, accepted) in announced {
                 let key = RouteKey::of(&nlri);
                 let path_id = nlri.path_id();
                 if looped {
                     self.remove_path(&mut touched, peer, &key, path_id);
                     continue;
                 }
-                let path = Path {
-                    peer,
-                    peer_info: info,
-                    nlri,
-                    attributes: attributes.clone(),
-                    next_hop,
-                    path_id,
-                    received_at: now,
-                    stale: false,
-                };
-                match &imported {
-                    None => self.insert_path(&mut touched, path),
-                    Some(verdict) => {
-                        let accepted = verdict.as_ref().map(|a| Path {
-                            attributes: a.clone(),
-                            ..path.clone()
-                        });
-                        if let Some(i) = self.import.get_mut(&peer) {
-                            i.received.insert(path);
-                        }
-                        match accepted {
-                            Some(p) => self.insert_path(&mut touched, p),
-                            None => self.remove_accepted(&mut touched, peer, &key, path_id),
-                        }
-                    }
+                if imported.is_some()
+                    && let Some(i) = self.import.get_mut(&peer)
+                {
+                    i.received.insert(Path {
+                        peer,
+                        peer_info: info,
+                        nlri: nlri.clone(),
+                        attributes: attributes.clone(),
+                        next_hop,
+                        path_id,
+                        received_at: now,
+                        stale: false,
+                    });
+                }
+                match accepted {
+                    Some(source) => self.insert_stored(&mut touched, &key, Stored::new(source.clone(), nlri)),
+                    None => self.remove_accepted(&mut touched, peer, &key, path_id),
                 }
             }
         }
@@ -282,14 +365,19 @@ impl Rib {
         if let Some(i) = self.import.get_mut(&peer) {
             i.received.mark_stale(families);
         }
-        if self.adj_in.count(peer) == 0 {
+        if self.adj_in.count(peer) == 0 || families.is_empty() {
             return;
         }
+        let slots: Vec<u32> = self
+            .entries
+            .iter_slots()
+            .filter(|&i| self.entries.family(i).is_some_and(|f| families.contains(&f)))
+            .collect();
         let mut marked = false;
-        for (key, e) in self.entries.iter_mut() {
-            if families.contains(&key.family()) {
-                for p in e.paths.iter_mut().filter(|p| p.peer == peer) {
-                    p.stale = true;
+        for i in slots {
+            if let Some(e) = self.entries.get_mut(i) {
+                for p in e.paths.as_mut_slice().iter_mut().filter(|p| p.peer() == peer) {
+                    p.set_stale(true);
                     marked = true;
                 }
             }
@@ -313,10 +401,9 @@ impl Rib {
         }
         for (key, path_id) in self.peer_paths(peer, Some(families)) {
             let stale = self
-                .entries
-                .get(&key)
-                .and_then(|e| e.paths.iter().find(|p| p.peer == peer && p.path_id == path_id))
-                .is_some_and(|p| p.stale);
+                .stored(&key)
+                .and_then(|e| e.paths.as_slice().iter().find(|p| p.is(peer, path_id)))
+                .is_some_and(Stored::stale);
             if stale {
                 self.remove_path(&mut touched, peer, &key, path_id);
             }
@@ -329,11 +416,15 @@ impl Rib {
         self.flush_stale(peer, &[family])
     }
 
-    pub fn best(&self, key: &RouteKey) -> Option<&Path> {
-        self.entries.get(key).and_then(Entry::best)
+    fn stored(&self, key: &RouteKey) -> Option<&Entry> {
+        self.entries.find(key).and_then(|i| self.entries.get(i))
     }
 
-    /// Every path to `key`, in no particular order.
+    /// The best path to `key`.
+    pub fn best(&self, key: &RouteKey) -> Option<Path> {
+        self.stored(key).and_then(Entry::best).map(|p| p.path(key))
+    }
+
     /// From now on, remember every key whose paths change (not only its best path), for
     /// [`Rib::take_path_changes`]. Costs nothing until called.
     pub fn track_path_changes(&mut self) {
@@ -348,23 +439,58 @@ impl Rib {
             .unwrap_or_default()
     }
 
-    pub fn paths(&self, key: &RouteKey) -> &[Path] {
-        self.entries.get(key).map_or(&[], |e| e.paths.as_slice())
+    /// Every path to `key`, in no particular order.
+    pub fn paths(&self, key: &RouteKey) -> Vec<Path> {
+        self.stored(key)
+            .map(|e| e.paths.as_slice().iter().map(|p| p.path(key)).collect())
+            .unwrap_or_default()
     }
 
-    /// Every key with its best path, in key order.
-    pub fn best_paths(&self) -> impl Iterator<Item = (&RouteKey, &Path)> {
-        self.entries.iter().filter_map(|(k, e)| e.best().map(|b| (k, b)))
+    /// How many paths `key` has.
+    pub fn path_count_of(&self, key: &RouteKey) -> usize {
+        self.stored(key).map_or(0, |e| e.paths.as_slice().len())
+    }
+
+    /// Destinations and paths per family, without making any path readable.
+    pub fn family_counts(&self) -> BTreeMap<Family, (usize, usize)> {
+        let mut counts: BTreeMap<Family, (usize, usize)> = BTreeMap::new();
+        for (i, e) in self.entries.values() {
+            if let Some(family) = self.entries.family(i)
+                && e.best.is_some()
+            {
+                let c = counts.entry(family).or_default();
+                c.0 += 1;
+                c.1 += e.paths.as_slice().len();
+            }
+        }
+        counts
+    }
+
+    /// How many destinations have a best path.
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.entries.len() == 0
+    }
+
+    /// Every key with its best path and how many paths it has, in no particular order (sort
+    /// to show them).
+    pub fn best_paths(&self) -> impl Iterator<Item = (RouteKey, Path)> + '_ {
+        self.entries
+            .iter()
+            .filter_map(|(_, k, e)| e.best().map(|b| (k.clone(), b.path(&k))))
     }
 
     /// The paths `peer` sent of `family` (its Adj-RIB-In of that family).
-    pub fn paths_of_peer(&self, peer: PeerId, family: Family) -> Vec<&Path> {
+    pub fn paths_of_peer(&self, peer: PeerId, family: Family) -> Vec<Path> {
         self.peer_paths(peer, Some(&[family]))
             .into_iter()
             .filter_map(|(key, path_id)| {
-                self.entries
-                    .get(&key)
-                    .and_then(|e| e.paths.iter().find(|p| p.peer == peer && p.path_id == path_id))
+                self.stored(&key)
+                    .and_then(|e| e.paths.as_slice().iter().find(|p| p.is(peer, path_id)))
+                    .map(|p| p.path(&key))
             })
             .collect()
     }
@@ -376,21 +502,25 @@ impl Rib {
         if self.adj_in.count(peer) == 0 {
             return out;
         }
-        for (key, e) in &self.entries {
-            if families.is_some_and(|f| !f.contains(&key.family())) {
+        let mut slots: Vec<(u32, Option<u32>)> = Vec::new();
+        for (i, e) in self.entries.values() {
+            if families.is_some_and(|f| !self.entries.family(i).is_some_and(|x| f.contains(&x))) {
                 continue;
             }
-            let start = out.len();
-            out.extend(
+            slots.extend(
                 e.paths
+                    .as_slice()
                     .iter()
-                    .filter(|p| p.peer == peer)
-                    .map(|p| (key.clone(), p.path_id)),
+                    .filter(|p| p.peer() == peer)
+                    .map(|p| (i, p.path_id())),
             );
-            if let Some(mine) = out.get_mut(start..) {
-                mine.sort_by_key(|(_, id)| *id);
-            }
         }
+        slots.sort_by(|a, b| self.entries.cmp_keys(a.0, b.0).then(a.1.cmp(&b.1)));
+        out.extend(
+            slots
+                .into_iter()
+                .filter_map(|(i, id)| self.entries.key(i).map(|k| (k, id))),
+        );
         out
     }
 
@@ -420,10 +550,9 @@ impl Rib {
                 .peer_paths(peer, None)
                 .into_iter()
                 .filter_map(|(key, path_id)| {
-                    self.entries
-                        .get(&key)
-                        .and_then(|e| e.paths.iter().find(|p| p.peer == peer && p.path_id == path_id))
-                        .cloned()
+                    self.stored(&key)
+                        .and_then(|e| e.paths.as_slice().iter().find(|p| p.is(peer, path_id)))
+                        .map(|p| p.path(&key))
                 })
                 .collect(),
         };
@@ -467,9 +596,9 @@ impl Rib {
     }
 
     /// The paths of `family` `peer` sent, as received (before its import policy).
-    pub fn received_paths(&self, peer: PeerId, family: Family) -> Vec<&Path> {
+    pub fn received_paths(&self, peer: PeerId, family: Family) -> Vec<Path> {
         match self.import.get(&peer) {
-            Some(i) => i.received.paths(family).collect(),
+            Some(i) => i.received.paths(family).cloned().collect(),
             None => self.paths_of_peer(peer, family),
         }
     }
@@ -485,37 +614,24 @@ impl Rib {
 
     fn insert_path(&mut self, touched: &mut Touched, path: Path) {
         let key = RouteKey::of(&path.nlri);
+        self.insert_stored(touched, &key, Stored::from_path(path));
+    }
+
+    fn insert_stored(&mut self, touched: &mut Touched, key: &RouteKey, path: Stored) {
         let family = key.family();
-        // One lookup for both the old best (what `touch` records) and the insertion.
-        let entry = match self.entries.entry(key) {
-            std::collections::btree_map::Entry::Occupied(mut o) => {
-                if !o.get().touched {
-                    touched.0.push((o.key().clone(), o.get().best().cloned()));
-                    o.get_mut().touched = true;
-                }
-                o.into_mut()
-            }
-            std::collections::btree_map::Entry::Vacant(v) => {
-                touched.0.push((v.key().clone(), None));
-                v.insert(Entry {
-                    touched: true,
-                    ..Entry::default()
-                })
-            }
+        let (slot, _) = self.entries.find_or_insert(key);
+        let Some(entry) = self.entries.get_mut(slot) else {
+            return;
         };
-        match entry
-            .paths
-            .iter_mut()
-            .find(|p| p.peer == path.peer && p.path_id == path.path_id)
-        {
+        if !entry.touched {
+            touched.0.push((slot, entry.best().map(|b| b.path(key))));
+            entry.touched = true;
+        }
+        let (peer, path_id) = (path.peer(), path.path_id());
+        match entry.paths.as_mut_slice().iter_mut().find(|p| p.is(peer, path_id)) {
             Some(old) => *old = path,
             None => {
-                // Room for exactly one path first: a Vec's first growth takes four, and most
-                // destinations only ever have one.
-                if entry.paths.capacity() == 0 {
-                    entry.paths.reserve_exact(1);
-                }
-                self.adj_in.added(path.peer, family);
+                self.adj_in.added(peer, family);
                 entry.paths.push(path)
             }
         }
@@ -532,18 +648,16 @@ impl Rib {
     /// Removes a path from the Loc-RIB only (the import policy rejects it now).
     fn remove_accepted(&mut self, touched: &mut Touched, peer: PeerId, key: &RouteKey, path_id: Option<u32>) {
         // A key without an entry has nothing to remove, and its best path (none) cannot change.
-        if let Some(e) = self.entries.get_mut(key) {
-            if !e.touched {
-                touched.0.push((key.clone(), e.best().cloned()));
-                e.touched = true;
-            }
-            let before = e.paths.len();
-            e.paths.retain(|p| !(p.peer == peer && p.path_id == path_id));
-            if e.paths.len() < before {
-                self.adj_in.removed(peer, key.family());
-                if !self.stale_marked.is_empty() && self.adj_in.count(peer) == 0 {
-                    self.stale_marked.remove(&peer);
-                }
+        let Some(slot) = self.entries.find(key) else { return };
+        let Some(e) = self.entries.get_mut(slot) else { return };
+        if !e.touched {
+            touched.0.push((slot, e.best().map(|b| b.path(key))));
+            e.touched = true;
+        }
+        if e.paths.remove(peer, path_id) {
+            self.adj_in.removed(peer, key.family());
+            if !self.stale_marked.is_empty() && self.adj_in.count(peer) == 0 {
+                self.stale_marked.remove(&peer);
             }
         }
     }
@@ -552,29 +666,28 @@ impl Rib {
         let mut touched = touched.0;
         // Key order, as the changes always came: a stable sort, linear on the usual
         // already-sorted UPDATE.
-        touched.sort_by(|a, b| a.0.cmp(&b.0));
-        if let Some(changed) = self.path_changes.as_mut() {
-            changed.extend(touched.iter().map(|(k, _)| k.clone()));
-        }
+        let entries = &self.entries;
+        touched.sort_by(|a, b| entries.cmp_keys(a.0, b.0));
         let ctx = self.config.decision;
         let mut out = Vec::with_capacity(touched.len());
-        for (key, old_best) in touched {
-            // One lookup, also to remove an entry left without paths.
-            let new_best = match self.entries.entry(key.clone()) {
-                std::collections::btree_map::Entry::Occupied(mut o) => {
-                    let e = o.get_mut();
+        for (slot, old_best) in touched {
+            let Some(key) = self.entries.key(slot) else { continue };
+            if let Some(changed) = self.path_changes.as_mut() {
+                changed.insert(key.clone());
+            }
+            let mut empty = false;
+            let new_best = match self.entries.get_mut(slot) {
+                Some(e) => {
                     e.touched = false;
-                    e.best = decision::best(&e.paths, &ctx)
-                        .and_then(|b| e.paths.iter().position(|p| std::ptr::eq(p, b)))
-                        .and_then(|i| u32::try_from(i).ok());
-                    let best = e.best().cloned();
-                    if e.paths.is_empty() {
-                        o.remove();
-                    }
-                    best
+                    e.best = best_index(e.paths.as_slice(), &key, &ctx);
+                    empty = e.paths.as_slice().is_empty();
+                    e.best().map(|b| b.path(&key))
                 }
-                std::collections::btree_map::Entry::Vacant(_) => None,
+                None => None,
             };
+            if empty {
+                self.entries.remove(slot);
+            }
             let family = key.family();
             if let Some(o) = &old_best
                 && let Some(n) = self.best_counts.get_mut(&(o.peer, family))
@@ -598,5 +711,20 @@ impl Rib {
             }
         }
         out
+    }
+}
+
+/// The index of the best of `paths` (RFC 4271 §9.1.2); the readable paths are made only when
+/// there is a choice.
+fn best_index(paths: &[Stored], key: &RouteKey, ctx: &DecisionConfig) -> Option<u16> {
+    match paths.len() {
+        0 => None,
+        1 => Some(0),
+        _ => {
+            let readable: Vec<Path> = paths.iter().map(|p| p.path(key)).collect();
+            decision::best(&readable, ctx)
+                .and_then(|b| readable.iter().position(|p| std::ptr::eq(p, b)))
+                .and_then(|i| u16::try_from(i).ok())
+        }
     }
 }

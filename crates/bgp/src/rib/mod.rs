@@ -16,6 +16,8 @@ pub mod path;
 pub mod policy;
 pub mod pre_policy;
 pub mod rtc;
+mod stored;
+mod table;
 pub mod vrf;
 
 pub use adj_out::{AdjRibOut, OutPeerConfig, Outgoing};

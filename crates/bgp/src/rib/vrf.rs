@@ -158,7 +158,7 @@ impl Vrf {
     pub fn sync(&mut self, rib: &Rib) -> Vec<VrfChange> {
         let mut touched: BTreeSet<IpNet> = self.candidates.keys().copied().collect();
         self.candidates.clear();
-        let best: Vec<(RouteKey, Path)> = rib.best_paths().map(|(k, p)| (k.clone(), p.clone())).collect();
+        let best: Vec<(RouteKey, Path)> = rib.best_paths().collect();
         for (key, path) in best {
             if let Some(prefix) = import_prefix(&key) {
                 self.set_candidate(prefix, &key, Some(&path));

@@ -1,0 +1,149 @@
+//! A path as the Loc-RIB stores it: a few words per route, everything the prefixes of one UPDATE
+//! have in common (peer, attributes, next hop, arrival time) shared in one [`Source`], and the
+//! NLRI kept only where it says more than the key. A full table is a million of these, so their
+//! size is most of the speaker's memory; [`Path`] is the readable form, made when asked for.
+
+use std::sync::Arc;
+
+use super::key::RouteKey;
+use super::path::{Path, PeerId, PeerInfo};
+use crate::attribute::{NextHop, PathAttributes};
+use crate::fsm::Time;
+use crate::nlri::{Label, Nlri, Prefix, VpnPrefix};
+
+/// What every path of one UPDATE (or one local announcement) shares.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) struct Source {
+    pub peer: PeerId,
+    pub peer_info: PeerInfo,
+    pub attributes: Arc<PathAttributes>,
+    pub next_hop: Option<NextHop>,
+    pub received_at: Time,
+}
+
+impl Source {
+    pub fn of(path: &Path) -> Source {
+        Source {
+            peer: path.peer,
+            peer_info: path.peer_info,
+            attributes: path.attributes.clone(),
+            next_hop: path.next_hop,
+            received_at: path.received_at,
+        }
+    }
+}
+
+/// The NLRI less what the key and the path identifier already say.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Tail {
+    /// Unicast: the key is the whole NLRI.
+    None,
+    /// VPN with one label (RFC 4364 §4.3.4: the usual case).
+    Label(Label),
+    /// Anything else (label stacks, EVPN and RT constraint routes), as received.
+    Nlri(Box<Nlri>),
+}
+
+/// One stored path.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Stored {
+    pub source: Arc<Source>,
+    tail: Tail,
+    path_id: u32,
+    flags: u8,
+}
+
+const HAS_PATH_ID: u8 = 1;
+const STALE: u8 = 2;
+
+impl Stored {
+    /// The path to `nlri` from `source`.
+    pub fn new(source: Arc<Source>, nlri: Nlri) -> Stored {
+        let path_id = nlri.path_id();
+        let tail = match nlri {
+            Nlri::Prefix(_) => Tail::None,
+            Nlri::Vpn(VpnPrefix { labels, .. }) if labels.len() == 1 => match labels.first() {
+                Some(l) => Tail::Label(*l),
+                None => Tail::None,
+            },
+            other => Tail::Nlri(Box::new(other)),
+        };
+        Stored {
+            source,
+            tail,
+            path_id: path_id.unwrap_or(0),
+            flags: if path_id.is_some() { HAS_PATH_ID } else { 0 },
+        }
+    }
+
+    pub fn from_path(path: Path) -> Stored {
+        let stale = path.stale;
+        let source = Arc::new(Source::of(&path));
+        let mut s = Stored::new(source, path.nlri);
+        s.set_stale(stale);
+        s
+    }
+
+    pub fn peer(&self) -> PeerId {
+        self.source.peer
+    }
+
+    pub fn path_id(&self) -> Option<u32> {
+        (self.flags & HAS_PATH_ID != 0).then_some(self.path_id)
+    }
+
+    pub fn stale(&self) -> bool {
+        self.flags & STALE != 0
+    }
+
+    pub fn set_stale(&mut self, stale: bool) {
+        if stale {
+            self.flags |= STALE;
+        } else {
+            self.flags &= !STALE;
+        }
+    }
+
+    /// The same peer and path identifier: the path an announcement replaces (RFC 7911 §3).
+    pub fn is(&self, peer: PeerId, path_id: Option<u32>) -> bool {
+        self.peer() == peer && self.path_id() == path_id
+    }
+
+    /// The NLRI as received.
+    pub fn nlri(&self, key: &RouteKey) -> Nlri {
+        let path_id = self.path_id();
+        match (&self.tail, key) {
+            (Tail::Nlri(n), _) => (**n).clone(),
+            (Tail::Label(l), RouteKey::Vpn { rd, net }) => Nlri::Vpn(VpnPrefix {
+                path_id,
+                labels: vec![*l],
+                rd: *rd,
+                net: *net,
+            }),
+            (_, RouteKey::Prefix(net)) => Nlri::Prefix(Prefix { path_id, net: *net }),
+            // A tail is only made for a key of its kind; a prefix is the safe answer.
+            (_, other) => Nlri::Prefix(Prefix {
+                path_id,
+                net: match other {
+                    RouteKey::Vpn { net, .. } => *net,
+                    _ => ipnet::IpNet::V4(ipnet::Ipv4Net::default()),
+                },
+            }),
+        }
+    }
+
+    /// The readable path.
+    pub fn path(&self, key: &RouteKey) -> Path {
+        let s = &self.source;
+        Path {
+            peer: s.peer,
+            peer_info: s.peer_info,
+            nlri: self.nlri(key),
+            attributes: s.attributes.clone(),
+            next_hop: s.next_hop,
+            path_id: self.path_id(),
+            received_at: s.received_at,
+            stale: self.stale(),
+        }
+    }
+}

@@ -1,0 +1,268 @@
+//! The Loc-RIB's table: one slot per destination in a dense vector, found through a hash index
+//! of slot numbers. A B-tree keyed by [`RouteKey`] costs about three times the memory per route
+//! (the 40-octet key in half-full nodes); here an IPv4 prefix key takes 16 octets in its slot
+//! and the index 5 octets per bucket. Slots of removed keys are reused. Iteration is in slot
+//! order, not key order: callers that show routes sort them.
+
+use std::cmp::Ordering;
+use std::hash::{Hash, Hasher};
+
+use hashbrown::HashTable;
+use ipnet::{IpNet, Ipv4Net};
+
+use super::key::RouteKey;
+
+/// A key as a slot holds it: IPv4 unicast prefixes inline, the rest boxed.
+#[derive(Debug, Clone, Default)]
+enum SlotKey {
+    /// A free slot.
+    #[default]
+    Free,
+    V4 {
+        addr: u32,
+        len: u8,
+    },
+    Boxed(Box<RouteKey>),
+}
+
+impl SlotKey {
+    fn of(key: &RouteKey) -> SlotKey {
+        match key {
+            RouteKey::Prefix(IpNet::V4(n)) => SlotKey::V4 {
+                addr: u32::from(n.addr()),
+                len: n.prefix_len(),
+            },
+            other => SlotKey::Boxed(Box::new(other.clone())),
+        }
+    }
+
+    fn key(&self) -> Option<RouteKey> {
+        match self {
+            SlotKey::Free => None,
+            SlotKey::V4 { addr, len } => Ipv4Net::new((*addr).into(), *len)
+                .ok()
+                .map(|n| RouteKey::Prefix(IpNet::V4(n))),
+            SlotKey::Boxed(k) => Some((**k).clone()),
+        }
+    }
+
+    fn matches(&self, key: &RouteKey) -> bool {
+        match (self, key) {
+            (SlotKey::V4 { addr, len }, RouteKey::Prefix(IpNet::V4(n))) => {
+                *addr == u32::from(n.addr()) && *len == n.prefix_len()
+            }
+            (SlotKey::Boxed(k), key) => **k == *key,
+            _ => false,
+        }
+    }
+
+    fn hash(&self) -> u64 {
+        match self {
+            SlotKey::Free => 0,
+            SlotKey::V4 { addr, len } => hash_v4(*addr, *len),
+            SlotKey::Boxed(k) => hash_key(k),
+        }
+    }
+}
+
+/// The finalizer of MurmurHash3 (fmix64): every input bit reaches every output bit, so that
+/// prefixes that differ only in their high bits (all /24s) spread over the buckets.
+fn mix(mut h: u64) -> u64 {
+    h ^= h >> 33;
+    h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
+    h ^= h >> 33;
+    h = h.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
+    h ^ (h >> 33)
+}
+
+fn hash_v4(addr: u32, len: u8) -> u64 {
+    mix(u64::from(addr) << 8 | u64::from(len))
+}
+
+/// Word-at-a-time multiply-rotate hashing (as rustc's FxHasher) with [`mix`] at the end.
+#[derive(Default)]
+struct KeyHasher(u64);
+
+impl Hasher for KeyHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        for chunk in bytes.chunks(8) {
+            let mut word = [0u8; 8];
+            if let Some(w) = word.get_mut(..chunk.len()) {
+                w.copy_from_slice(chunk);
+            }
+            self.write_u64(u64::from_le_bytes(word));
+        }
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        self.0 = (self.0.rotate_left(5) ^ n).wrapping_mul(0x517c_c1b7_2722_0a95);
+    }
+
+    fn write_u8(&mut self, n: u8) {
+        self.write_u64(u64::from(n));
+    }
+
+    fn write_u32(&mut self, n: u32) {
+        self.write_u64(u64::from(n));
+    }
+
+    fn write_usize(&mut self, n: usize) {
+        self.write_u64(n as u64);
+    }
+
+    fn finish(&self) -> u64 {
+        mix(self.0)
+    }
+}
+
+fn hash_key(key: &RouteKey) -> u64 {
+    if let RouteKey::Prefix(IpNet::V4(n)) = key {
+        return hash_v4(u32::from(n.addr()), n.prefix_len());
+    }
+    let mut h = KeyHasher::default();
+    key.hash(&mut h);
+    h.finish()
+}
+
+#[derive(Clone)]
+struct Slot<V> {
+    key: SlotKey,
+    value: V,
+}
+
+/// Destinations and a value for each.
+#[derive(Clone)]
+pub(crate) struct Table<V> {
+    slots: Vec<Slot<V>>,
+    index: HashTable<u32>,
+    free: Vec<u32>,
+}
+
+impl<V> std::fmt::Debug for Table<V> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Table").field("len", &self.index.len()).finish()
+    }
+}
+
+impl<V: Default> Default for Table<V> {
+    fn default() -> Table<V> {
+        Table {
+            slots: Vec::new(),
+            index: HashTable::new(),
+            free: Vec::new(),
+        }
+    }
+}
+
+impl<V: Default> Table<V> {
+    pub fn len(&self) -> usize {
+        self.index.len()
+    }
+
+    /// The slot of `key`, if it has one.
+    pub fn find(&self, key: &RouteKey) -> Option<u32> {
+        let slots = &self.slots;
+        self.index
+            .find(hash_key(key), |&i| {
+                slots.get(i as usize).is_some_and(|s| s.key.matches(key))
+            })
+            .copied()
+    }
+
+    /// The slot of `key` and whether it is new (its value then the default).
+    pub fn find_or_insert(&mut self, key: &RouteKey) -> (u32, bool) {
+        if let Some(i) = self.find(key) {
+            return (i, false);
+        }
+        let slot = Slot {
+            key: SlotKey::of(key),
+            value: V::default(),
+        };
+        let i = match self.free.pop() {
+            Some(i) => {
+                if let Some(s) = self.slots.get_mut(i as usize) {
+                    *s = slot;
+                }
+                i
+            }
+            None => {
+                self.slots.push(slot);
+                (self.slots.len() - 1) as u32
+            }
+        };
+        let slots = &self.slots;
+        self.index
+            .insert_unique(hash_key(key), i, |&j| slots.get(j as usize).map_or(0, |s| s.key.hash()));
+        (i, true)
+    }
+
+    /// Frees slot `i` (its value dropped); the slot number may be handed out again.
+    pub fn remove(&mut self, i: u32) {
+        let Some(slot) = self.slots.get_mut(i as usize) else {
+            return;
+        };
+        let hash = slot.key.hash();
+        slot.key = SlotKey::Free;
+        slot.value = V::default();
+        if let Ok(e) = self.index.find_entry(hash, |&j| j == i) {
+            e.remove();
+        }
+        self.free.push(i);
+    }
+
+    pub fn get(&self, i: u32) -> Option<&V> {
+        self.slots.get(i as usize).map(|s| &s.value)
+    }
+
+    pub fn get_mut(&mut self, i: u32) -> Option<&mut V> {
+        self.slots.get_mut(i as usize).map(|s| &mut s.value)
+    }
+
+    /// The key of slot `i`.
+    pub fn key(&self, i: u32) -> Option<RouteKey> {
+        self.slots.get(i as usize).and_then(|s| s.key.key())
+    }
+
+    /// Orders two slots by their keys ([`RouteKey`]'s order), IPv4 prefixes without building
+    /// keys.
+    pub fn cmp_keys(&self, a: u32, b: u32) -> Ordering {
+        let (Some(x), Some(y)) = (self.slots.get(a as usize), self.slots.get(b as usize)) else {
+            return a.cmp(&b);
+        };
+        match (&x.key, &y.key) {
+            (SlotKey::V4 { addr: a1, len: l1 }, SlotKey::V4 { addr: a2, len: l2 }) => (a1, l1).cmp(&(a2, l2)),
+            (k1, k2) => k1.key().cmp(&k2.key()),
+        }
+    }
+
+    /// Every used slot: its number, key and value.
+    pub fn iter(&self) -> impl Iterator<Item = (u32, RouteKey, &V)> {
+        self.slots
+            .iter()
+            .enumerate()
+            .filter_map(|(i, s)| s.key.key().map(|k| (i as u32, k, &s.value)))
+    }
+
+    /// Every used slot's number and value.
+    pub fn values(&self) -> impl Iterator<Item = (u32, &V)> {
+        self.slots
+            .iter()
+            .enumerate()
+            .filter(|(_, s)| !matches!(s.key, SlotKey::Free))
+            .map(|(i, s)| (i as u32, &s.value))
+    }
+
+    /// Every used slot's number.
+    pub fn iter_slots(&self) -> impl Iterator<Item = u32> + '_ {
+        self.values().map(|(i, _)| i)
+    }
+
+    /// Whether slot `i` holds a key of `family` without building the key.
+    pub fn family(&self, i: u32) -> Option<crate::family::Family> {
+        match self.slots.get(i as usize).map(|s| &s.key) {
+            Some(SlotKey::V4 { .. }) => Some(crate::family::Family::Ipv4Unicast),
+            Some(SlotKey::Boxed(k)) => Some(k.family()),
+            _ => None,
+        }
+    }
+}
