@@ -37,6 +37,7 @@ use std::time::Duration;
 use super::decision::compare;
 use super::key::RouteKey;
 use super::loc::{BestChange, Rib};
+use super::out_queue::{Change, OutQueue};
 use super::path::{Path, PeerId, PeerInfo, PeerKind};
 use super::policy::Policy;
 use super::rtc::RtFilter;
@@ -82,7 +83,7 @@ pub struct Outgoing {
 pub struct AdjRibOut {
     config: OutPeerConfig,
     /// Queued changes: what the peer had before them and what it gets.
-    pending: BTreeMap<RouteKey, Change>,
+    pending: OutQueue,
     /// The peer follows the best paths: [`AdjRibOut::initial_dump`] or
     /// [`AdjRibOut::best_changed`] ran. Settings changed before that queue nothing.
     dumped: bool,
@@ -111,15 +112,6 @@ pub struct AdjRibOut {
     last_exported: Option<(ExportSource, Option<Arc<PathAttributes>>)>,
 }
 
-/// One queued change of what a peer has for a destination.
-#[derive(Debug, Clone, PartialEq, Eq)]
-struct Change {
-    /// What the peer had when the change was first queued (`None`: nothing).
-    sent: Option<Outgoing>,
-    /// What it gets (`None`: a withdrawal).
-    desired: Option<Outgoing>,
-}
-
 /// What the attributes sent for a path depend on besides this peer: the received attributes'
 /// allocation, the kind of peer the path came from and its router id.
 type ExportSource = (usize, PeerKind, Ipv4Addr);
@@ -131,7 +123,7 @@ impl AdjRibOut {
     pub fn new(config: OutPeerConfig) -> AdjRibOut {
         AdjRibOut {
             config,
-            pending: BTreeMap::new(),
+            pending: OutQueue::default(),
             dumped: false,
             end_of_rib: Vec::new(),
             last_sent: None,
@@ -350,11 +342,14 @@ impl AdjRibOut {
         if !self.due(now) {
             return Ok(Vec::new());
         }
-        let pending = std::mem::take(&mut self.pending);
+        let pending = self.pending.take();
         let mut withdrawn: BTreeMap<Family, Vec<Nlri>> = BTreeMap::new();
         let mut groups = Groups::default();
         for (key, change) in pending {
             let family = key.family();
+            if change.is_noop() {
+                continue;
+            }
             match (change.sent, change.desired) {
                 (Some(old), None) => {
                     withdrawn.entry(family).or_default().push(old.nlri);
@@ -404,7 +399,10 @@ impl AdjRibOut {
             }
         }
         updates.extend(std::mem::take(&mut self.end_of_rib).into_iter().map(Update::end_of_rib));
-        self.last_sent = Some(now);
+        if !updates.is_empty() {
+            // Queued changes that undid each other send nothing and start no interval.
+            self.last_sent = Some(now);
+        }
         Ok(updates)
     }
 
@@ -412,14 +410,8 @@ impl AdjRibOut {
     fn consider(&mut self, key: &RouteKey, old: Option<&Path>, new: Option<&Path>) {
         let desired = new.and_then(|p| self.export_shared(key, p));
         match self.pending.get_mut(key) {
-            Some(c) => {
-                if c.sent == desired {
-                    // Back to what the peer has: nothing to send.
-                    self.pending.remove(key);
-                } else {
-                    c.desired = desired;
-                }
-            }
+            // Back to what the peer has, it may be: then nothing goes.
+            Some(c) => c.desired = desired,
             None => {
                 // The peer has the old best path's export (every earlier change was sent).
                 let sent = old.and_then(|p| self.export_shared(key, p));
@@ -432,14 +424,10 @@ impl AdjRibOut {
     /// `desired`, or drops the queued one that the change undoes.
     fn queue(&mut self, key: &RouteKey, sent: Option<Outgoing>, desired: Option<Outgoing>) {
         match self.pending.get_mut(key) {
-            Some(c) if c.sent == desired => {
-                self.pending.remove(key);
-            }
+            // Back to what the peer has, it may be: then nothing goes.
             Some(c) => c.desired = desired,
             None if sent == desired => {}
-            None => {
-                self.pending.insert(key.clone(), Change { sent, desired });
-            }
+            None => self.pending.push(key.clone(), Change { sent, desired }),
         }
     }
 

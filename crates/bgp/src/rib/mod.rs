@@ -12,6 +12,7 @@ pub mod adj_out;
 pub mod decision;
 pub mod key;
 pub mod loc;
+mod out_queue;
 pub mod path;
 pub mod policy;
 pub mod pre_policy;

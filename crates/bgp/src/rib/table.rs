@@ -115,7 +115,8 @@ impl Hasher for KeyHasher {
     }
 }
 
-fn hash_key(key: &RouteKey) -> u64 {
+/// The hash both the table and the out queues index keys by.
+pub(crate) fn hash_key(key: &RouteKey) -> u64 {
     if let RouteKey::Prefix(IpNet::V4(n)) = key {
         return hash_v4(u32::from(n.addr()), n.prefix_len());
     }

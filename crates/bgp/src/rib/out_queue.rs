@@ -1,0 +1,70 @@
+//! The changes queued for one peer until its next batch of UPDATEs: in the order they came, found
+//! by key through a hash index. A B-tree of them moved every change (two routes as sent, a few
+//! hundred octets) on each insertion; here a change is written once and read once.
+
+use hashbrown::HashTable;
+
+use super::adj_out::Outgoing;
+use super::key::RouteKey;
+use super::table::hash_key;
+
+/// One queued change of what a peer has for a destination.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Change {
+    /// What the peer had when the change was first queued (`None`: nothing).
+    pub sent: Option<Outgoing>,
+    /// What it gets (`None`: a withdrawal). Equal to `sent`: nothing to send after all.
+    pub desired: Option<Outgoing>,
+}
+
+impl Change {
+    pub fn is_noop(&self) -> bool {
+        self.sent == self.desired
+    }
+}
+
+#[derive(Debug, Clone, Default)]
+pub(crate) struct OutQueue {
+    items: Vec<(RouteKey, Change)>,
+    index: HashTable<u32>,
+}
+
+impl OutQueue {
+    pub fn is_empty(&self) -> bool {
+        self.items.is_empty()
+    }
+
+    fn position(&self, key: &RouteKey) -> Option<usize> {
+        if self.items.is_empty() {
+            return None;
+        }
+        let items = &self.items;
+        self.index
+            .find(hash_key(key), |&i| items.get(i as usize).is_some_and(|(k, _)| k == key))
+            .map(|&i| i as usize)
+    }
+
+    pub fn get(&self, key: &RouteKey) -> Option<&Change> {
+        self.position(key).and_then(|i| self.items.get(i)).map(|(_, c)| c)
+    }
+
+    pub fn get_mut(&mut self, key: &RouteKey) -> Option<&mut Change> {
+        self.position(key).and_then(|i| self.items.get_mut(i)).map(|(_, c)| c)
+    }
+
+    /// Queues a change for a key that has none queued.
+    pub fn push(&mut self, key: RouteKey, change: Change) {
+        let i = self.items.len() as u32;
+        let hash = hash_key(&key);
+        self.items.push((key, change));
+        let items = &self.items;
+        self.index
+            .insert_unique(hash, i, |&j| items.get(j as usize).map_or(0, |(k, _)| hash_key(k)));
+    }
+
+    /// Every queued change, in the order queued; the queue is left empty.
+    pub fn take(&mut self) -> Vec<(RouteKey, Change)> {
+        self.index.clear();
+        std::mem::take(&mut self.items)
+    }
+}
