@@ -5,6 +5,7 @@
 use std::collections::BTreeMap;
 
 use tokio::sync::mpsc;
+use weft_bgp::family::Family;
 use weft_bgp::rib::{BestChange, DecisionConfig, PeerId, Rib, Vrf, VrfChange};
 
 /// Changes of one VRF's table.
@@ -26,6 +27,9 @@ pub(crate) struct Imports {
 fn remote_only(changes: &[BestChange]) -> Vec<BestChange> {
     changes
         .iter()
+        // Only VPN and EVPN routes are imported into VRFs (RFC 4364 §4.3.5, RFC 9136 §3): a
+        // full unicast table passes by without a copy.
+        .filter(|c| matches!(c.key.family(), Family::Vpnv4 | Family::Vpnv6 | Family::L2vpnEvpn))
         .map(|c| BestChange {
             key: c.key.clone(),
             old_best: c.old_best.clone().filter(|p| p.peer != PeerId::LOCAL),

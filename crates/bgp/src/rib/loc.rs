@@ -50,13 +50,14 @@ pub struct BestChange {
     pub new_best: Option<Path>,
 }
 
-/// The paths to one destination: most have one, kept inline.
+/// The paths to one destination: most have one, kept inline; several are boxed so that the
+/// variants fit in the unused values of the path's flags (no tag word).
 #[derive(Debug, Clone, Default)]
 enum Paths {
     #[default]
     Empty,
     One(Stored),
-    Many(Vec<Stored>),
+    Many(Box<Vec<Stored>>),
 }
 
 impl Paths {
@@ -79,7 +80,7 @@ impl Paths {
     fn push(&mut self, path: Stored) {
         *self = match std::mem::take(self) {
             Paths::Empty => Paths::One(path),
-            Paths::One(first) => Paths::Many(vec![first, path]),
+            Paths::One(first) => Paths::Many(Box::new(vec![first, path])),
             Paths::Many(mut v) => {
                 v.push(path);
                 Paths::Many(v)
@@ -102,10 +103,10 @@ impl Paths {
                 let before = v.len();
                 v.retain(|p| !p.is(peer, path_id));
                 let found = v.len() < before;
-                if v.len() == 1 {
-                    if let Some(p) = v.pop() {
-                        *self = Paths::One(p);
-                    }
+                if v.len() == 1
+                    && let Some(p) = v.pop()
+                {
+                    *self = Paths::One(p);
                 } else if v.is_empty() {
                     *self = Paths::Empty;
                 }
@@ -115,18 +116,43 @@ impl Paths {
     }
 }
 
+/// One destination. A full table holds a million: `best` and `touched` share two octets.
 #[derive(Debug, Clone, Default)]
 struct Entry {
     paths: Paths,
-    /// The best path's index in `paths`.
-    best: Option<u16>,
-    /// In the [`Touched`] list of the mutation under way (always false between mutations).
-    touched: bool,
+    /// The best path's index in `paths` plus one (0: none), and [`TOUCHED`].
+    state: u16,
 }
 
+/// In the [`Touched`] list of the mutation under way (never set between mutations).
+const TOUCHED: u16 = 0x8000;
+
 impl Entry {
+    fn best_index(&self) -> Option<usize> {
+        match self.state & !TOUCHED {
+            0 => None,
+            i => Some(usize::from(i - 1)),
+        }
+    }
+
     fn best(&self) -> Option<&Stored> {
-        self.best.and_then(|i| self.paths.as_slice().get(usize::from(i)))
+        self.best_index().and_then(|i| self.paths.as_slice().get(i))
+    }
+
+    fn set_best(&mut self, best: Option<u16>) {
+        self.state = (self.state & TOUCHED) | best.map_or(0, |i| (i + 1) & !TOUCHED);
+    }
+
+    fn touched(&self) -> bool {
+        self.state & TOUCHED != 0
+    }
+
+    fn set_touched(&mut self, touched: bool) {
+        if touched {
+            self.state |= TOUCHED;
+        } else {
+            self.state &= !TOUCHED;
+        }
     }
 }
 
@@ -456,7 +482,7 @@ impl Rib {
         let mut counts: BTreeMap<Family, (usize, usize)> = BTreeMap::new();
         for (i, e) in self.entries.values() {
             if let Some(family) = self.entries.family(i)
-                && e.best.is_some()
+                && e.best_index().is_some()
             {
                 let c = counts.entry(family).or_default();
                 c.0 += 1;
@@ -623,9 +649,9 @@ impl Rib {
         let Some(entry) = self.entries.get_mut(slot) else {
             return;
         };
-        if !entry.touched {
+        if !entry.touched() {
             touched.0.push((slot, entry.best().map(|b| b.path(key))));
-            entry.touched = true;
+            entry.set_touched(true);
         }
         let (peer, path_id) = (path.peer(), path.path_id());
         match entry.paths.as_mut_slice().iter_mut().find(|p| p.is(peer, path_id)) {
@@ -650,9 +676,9 @@ impl Rib {
         // A key without an entry has nothing to remove, and its best path (none) cannot change.
         let Some(slot) = self.entries.find(key) else { return };
         let Some(e) = self.entries.get_mut(slot) else { return };
-        if !e.touched {
+        if !e.touched() {
             touched.0.push((slot, e.best().map(|b| b.path(key))));
-            e.touched = true;
+            e.set_touched(true);
         }
         if e.paths.remove(peer, path_id) {
             self.adj_in.removed(peer, key.family());
@@ -678,8 +704,8 @@ impl Rib {
             let mut empty = false;
             let new_best = match self.entries.get_mut(slot) {
                 Some(e) => {
-                    e.touched = false;
-                    e.best = best_index(e.paths.as_slice(), &key, &ctx);
+                    e.set_touched(false);
+                    e.set_best(best_index(e.paths.as_slice(), &key, &ctx));
                     empty = e.paths.as_slice().is_empty();
                     e.best().map(|b| b.path(&key))
                 }
@@ -725,6 +751,34 @@ fn best_index(paths: &[Stored], key: &RouteKey, ctx: &DecisionConfig) -> Option<
             decision::best(&readable, ctx)
                 .and_then(|b| readable.iter().position(|p| std::ptr::eq(p, b)))
                 .and_then(|i| u16::try_from(i).ok())
+                .filter(|&i| i < TOUCHED - 1)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A full table is a million entries: their size is the speaker's memory (issue #4's
+    /// benchmark compares it with BIRD's).
+    #[test]
+    fn an_entry_with_one_path_is_four_words() {
+        assert!(std::mem::size_of::<Stored>() <= 24, "{}", std::mem::size_of::<Stored>());
+        assert!(std::mem::size_of::<Entry>() <= 32, "{}", std::mem::size_of::<Entry>());
+    }
+
+    #[test]
+    fn best_index_and_touched_share_the_state() {
+        let mut e = Entry::default();
+        assert_eq!(e.best_index(), None);
+        e.set_touched(true);
+        e.set_best(Some(3));
+        assert!(e.touched());
+        assert_eq!(e.best_index(), Some(3));
+        e.set_touched(false);
+        assert_eq!(e.best_index(), Some(3));
+        e.set_best(None);
+        assert_eq!(e.best_index(), None);
     }
 }

@@ -33,46 +33,71 @@ impl Source {
     }
 }
 
-/// The NLRI less what the key and the path identifier already say.
+/// The NLRI less what the key and the path identifier already say: nothing for unicast (the
+/// key is the whole NLRI), boxed for the rest so that unicast paths do not pay for it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Tail {
-    /// Unicast: the key is the whole NLRI.
-    None,
     /// VPN with one label (RFC 4364 §4.3.4: the usual case).
     Label(Label),
     /// Anything else (label stacks, EVPN and RT constraint routes), as received.
-    Nlri(Box<Nlri>),
+    Nlri(Nlri),
 }
 
 /// One stored path.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Stored {
     pub source: Arc<Source>,
-    tail: Tail,
+    tail: Option<Box<Tail>>,
     path_id: u32,
-    flags: u8,
+    flags: Flags,
+}
+
+/// Whether the path has a path identifier, and whether it is stale: an enum rather than a
+/// byte of bits so that its unused values let [`super::loc`]'s one-or-many paths go without
+/// a tag word.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u8)]
+enum Flags {
+    Plain = 0,
+    PathId = HAS_PATH_ID,
+    Stale = STALE,
+    PathIdStale = HAS_PATH_ID | STALE,
 }
 
 const HAS_PATH_ID: u8 = 1;
 const STALE: u8 = 2;
+
+impl Flags {
+    fn bits(self) -> u8 {
+        self as u8
+    }
+
+    fn from_bits(bits: u8) -> Flags {
+        match bits & (HAS_PATH_ID | STALE) {
+            HAS_PATH_ID => Flags::PathId,
+            STALE => Flags::Stale,
+            3 => Flags::PathIdStale,
+            _ => Flags::Plain,
+        }
+    }
+}
 
 impl Stored {
     /// The path to `nlri` from `source`.
     pub fn new(source: Arc<Source>, nlri: Nlri) -> Stored {
         let path_id = nlri.path_id();
         let tail = match nlri {
-            Nlri::Prefix(_) => Tail::None,
-            Nlri::Vpn(VpnPrefix { labels, .. }) if labels.len() == 1 => match labels.first() {
-                Some(l) => Tail::Label(*l),
-                None => Tail::None,
-            },
-            other => Tail::Nlri(Box::new(other)),
+            Nlri::Prefix(_) => None,
+            Nlri::Vpn(VpnPrefix { labels, .. }) if labels.len() == 1 => {
+                labels.first().map(|l| Box::new(Tail::Label(*l)))
+            }
+            other => Some(Box::new(Tail::Nlri(other))),
         };
         Stored {
             source,
             tail,
             path_id: path_id.unwrap_or(0),
-            flags: if path_id.is_some() { HAS_PATH_ID } else { 0 },
+            flags: if path_id.is_some() { Flags::PathId } else { Flags::Plain },
         }
     }
 
@@ -89,19 +114,16 @@ impl Stored {
     }
 
     pub fn path_id(&self) -> Option<u32> {
-        (self.flags & HAS_PATH_ID != 0).then_some(self.path_id)
+        (self.flags.bits() & HAS_PATH_ID != 0).then_some(self.path_id)
     }
 
     pub fn stale(&self) -> bool {
-        self.flags & STALE != 0
+        self.flags.bits() & STALE != 0
     }
 
     pub fn set_stale(&mut self, stale: bool) {
-        if stale {
-            self.flags |= STALE;
-        } else {
-            self.flags &= !STALE;
-        }
+        let bits = self.flags.bits();
+        self.flags = Flags::from_bits(if stale { bits | STALE } else { bits & !STALE });
     }
 
     /// The same peer and path identifier: the path an announcement replaces (RFC 7911 §3).
@@ -112,9 +134,9 @@ impl Stored {
     /// The NLRI as received.
     pub fn nlri(&self, key: &RouteKey) -> Nlri {
         let path_id = self.path_id();
-        match (&self.tail, key) {
-            (Tail::Nlri(n), _) => (**n).clone(),
-            (Tail::Label(l), RouteKey::Vpn { rd, net }) => Nlri::Vpn(VpnPrefix {
+        match (self.tail.as_deref(), key) {
+            (Some(Tail::Nlri(n)), _) => n.clone(),
+            (Some(Tail::Label(l)), RouteKey::Vpn { rd, net }) => Nlri::Vpn(VpnPrefix {
                 path_id,
                 labels: vec![*l],
                 rd: *rd,

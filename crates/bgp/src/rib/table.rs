@@ -267,3 +267,68 @@ impl<V: Default> Table<V> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key(s: &str) -> RouteKey {
+        RouteKey::Prefix(s.parse().unwrap())
+    }
+
+    #[test]
+    fn an_ipv4_key_takes_two_words() {
+        assert_eq!(std::mem::size_of::<SlotKey>(), 16);
+    }
+
+    #[test]
+    fn keys_are_found_removed_and_their_slots_reused() {
+        let mut t: Table<u32> = Table::default();
+        let keys = [
+            key("10.0.0.0/24"),
+            key("10.0.0.0/25"),
+            key("2001:db8::/32"),
+            key("10.0.1.0/24"),
+        ];
+        for (n, k) in keys.iter().enumerate() {
+            let (i, new) = t.find_or_insert(k);
+            assert!(new);
+            *t.get_mut(i).unwrap() = n as u32;
+        }
+        assert_eq!(t.len(), 4);
+        for (n, k) in keys.iter().enumerate() {
+            let i = t.find(k).unwrap();
+            assert_eq!(t.get(i), Some(&(n as u32)));
+            assert_eq!(t.key(i).as_ref(), Some(k));
+        }
+        let i = t.find(&keys[1]).unwrap();
+        t.remove(i);
+        assert_eq!(t.find(&keys[1]), None);
+        assert_eq!(t.len(), 3);
+        let (j, new) = t.find_or_insert(&key("192.0.2.0/24"));
+        assert!(new);
+        assert_eq!(j, i, "the freed slot is reused");
+        assert_eq!(t.get(j), Some(&0), "with a fresh value");
+        assert_eq!(t.iter().count(), 4);
+    }
+
+    #[test]
+    fn slots_order_by_key() {
+        let mut t: Table<()> = Table::default();
+        let (a, _) = t.find_or_insert(&key("10.0.1.0/24"));
+        let (b, _) = t.find_or_insert(&key("10.0.0.0/24"));
+        let (c, _) = t.find_or_insert(&key("2001:db8::/32"));
+        assert_eq!(t.cmp_keys(a, b), Ordering::Greater);
+        assert_eq!(t.cmp_keys(b, c), Ordering::Less);
+        assert_eq!(t.cmp_keys(c, a), Ordering::Greater);
+    }
+
+    /// Prefixes that differ only in high bits (every /24) must not share buckets.
+    #[test]
+    fn consecutive_prefixes_hash_apart() {
+        let hashes: std::collections::HashSet<u64> = (0u32..4096)
+            .map(|i| hash_v4(0x0a00_0000 + (i << 8), 24) & 0xfff)
+            .collect();
+        assert!(hashes.len() > 2000, "{} distinct buckets of 4096", hashes.len());
+    }
+}
