@@ -1,7 +1,7 @@
 //! The Loc-RIB's table: one slot per destination in a dense vector, found through a hash index
 //! of slot numbers. A B-tree keyed by [`RouteKey`] costs about three times the memory per route
-//! (the 40-octet key in half-full nodes); here an IPv4 prefix key takes 16 octets in its slot
-//! and the index 5 octets per bucket. Slots of removed keys are reused. Iteration is in slot
+//! (the 40-octet key in half-full nodes); here a key takes one word in its slot (IPv4 prefixes
+//! inline, other keys in a side vector) and the index 5 octets per bucket. Slots of removed keys are reused. Iteration is in slot
 //! order, not key order: callers that show routes sort them.
 
 use std::cmp::Ordering;
@@ -12,56 +12,35 @@ use ipnet::{IpNet, Ipv4Net};
 
 use super::key::RouteKey;
 
-/// A key as a slot holds it: IPv4 unicast prefixes inline, the rest boxed.
-#[derive(Debug, Clone, Default)]
-enum SlotKey {
-    /// A free slot.
-    #[default]
-    Free,
-    V4 {
-        addr: u32,
-        len: u8,
-    },
-    Boxed(Box<RouteKey>),
-}
+/// A key as a slot holds it, in one word: an IPv4 unicast prefix inline (address and length),
+/// any other key as its index in the table's `others` (top bit set), or [`SlotKey::FREE`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct SlotKey(u64);
+
+const OTHER: u64 = 1 << 63;
 
 impl SlotKey {
-    fn of(key: &RouteKey) -> SlotKey {
-        match key {
-            RouteKey::Prefix(IpNet::V4(n)) => SlotKey::V4 {
-                addr: u32::from(n.addr()),
-                len: n.prefix_len(),
-            },
-            other => SlotKey::Boxed(Box::new(other.clone())),
-        }
+    const FREE: SlotKey = SlotKey(u64::MAX);
+
+    fn v4(addr: u32, len: u8) -> SlotKey {
+        SlotKey(u64::from(addr) << 8 | u64::from(len))
     }
 
-    fn key(&self) -> Option<RouteKey> {
-        match self {
-            SlotKey::Free => None,
-            SlotKey::V4 { addr, len } => Ipv4Net::new((*addr).into(), *len)
-                .ok()
-                .map(|n| RouteKey::Prefix(IpNet::V4(n))),
-            SlotKey::Boxed(k) => Some((**k).clone()),
-        }
+    /// The address and length of an inline IPv4 key.
+    fn as_v4(self) -> Option<(u32, u8)> {
+        (self.0 & OTHER == 0).then_some(((self.0 >> 8) as u32, self.0 as u8))
     }
 
-    fn matches(&self, key: &RouteKey) -> bool {
-        match (self, key) {
-            (SlotKey::V4 { addr, len }, RouteKey::Prefix(IpNet::V4(n))) => {
-                *addr == u32::from(n.addr()) && *len == n.prefix_len()
-            }
-            (SlotKey::Boxed(k), key) => **k == *key,
-            _ => false,
-        }
+    /// The index in `others` of any other key.
+    fn other(self) -> Option<usize> {
+        (self != SlotKey::FREE && self.0 & OTHER != 0).then_some((self.0 & !OTHER) as usize)
     }
+}
 
-    fn hash(&self) -> u64 {
-        match self {
-            SlotKey::Free => 0,
-            SlotKey::V4 { addr, len } => hash_v4(*addr, *len),
-            SlotKey::Boxed(k) => hash_key(k),
-        }
+fn v4_of(key: &RouteKey) -> Option<(u32, u8)> {
+    match key {
+        RouteKey::Prefix(IpNet::V4(n)) => Some((u32::from(n.addr()), n.prefix_len())),
+        _ => None,
     }
 }
 
@@ -137,6 +116,9 @@ pub(crate) struct Table<V> {
     slots: Vec<Slot<V>>,
     index: HashTable<u32>,
     free: Vec<u32>,
+    /// Keys other than IPv4 prefixes, by the number their slot holds.
+    others: Vec<Option<RouteKey>>,
+    others_free: Vec<u32>,
 }
 
 impl<V> std::fmt::Debug for Table<V> {
@@ -151,6 +133,8 @@ impl<V: Default> Default for Table<V> {
             slots: Vec::new(),
             index: HashTable::new(),
             free: Vec::new(),
+            others: Vec::new(),
+            others_free: Vec::new(),
         }
     }
 }
@@ -160,23 +144,75 @@ impl<V: Default> Table<V> {
         self.index.len()
     }
 
+    fn key_of(&self, k: SlotKey) -> Option<RouteKey> {
+        if let Some((addr, len)) = k.as_v4() {
+            return Ipv4Net::new(addr.into(), len)
+                .ok()
+                .map(|n| RouteKey::Prefix(IpNet::V4(n)));
+        }
+        k.other().and_then(|i| self.others.get(i)).and_then(Clone::clone)
+    }
+
+    fn matches(&self, k: SlotKey, key: &RouteKey) -> bool {
+        match (k.as_v4(), v4_of(key)) {
+            (Some(a), Some(b)) => a == b,
+            (None, None) => k
+                .other()
+                .and_then(|i| self.others.get(i))
+                .is_some_and(|o| o.as_ref() == Some(key)),
+            _ => false,
+        }
+    }
+
+    fn hash_of(&self, k: SlotKey) -> u64 {
+        match k.as_v4() {
+            Some((addr, len)) => hash_v4(addr, len),
+            None => k
+                .other()
+                .and_then(|i| self.others.get(i))
+                .and_then(Option::as_ref)
+                .map_or(0, hash_key),
+        }
+    }
+
+    fn slot_key(&mut self, key: &RouteKey) -> SlotKey {
+        if let Some((addr, len)) = v4_of(key) {
+            return SlotKey::v4(addr, len);
+        }
+        let i = match self.others_free.pop() {
+            Some(i) => {
+                if let Some(o) = self.others.get_mut(i as usize) {
+                    *o = Some(key.clone());
+                }
+                i as usize
+            }
+            None => {
+                self.others.push(Some(key.clone()));
+                self.others.len() - 1
+            }
+        };
+        SlotKey(OTHER | i as u64)
+    }
+
     /// The slot of `key`, if it has one.
     pub fn find(&self, key: &RouteKey) -> Option<u32> {
-        let slots = &self.slots;
         self.index
             .find(hash_key(key), |&i| {
-                slots.get(i as usize).is_some_and(|s| s.key.matches(key))
+                self.slots.get(i as usize).is_some_and(|s| self.matches(s.key, key))
             })
             .copied()
     }
 
     /// The slot of `key` and whether it is new (its value then the default).
     pub fn find_or_insert(&mut self, key: &RouteKey) -> (u32, bool) {
-        if let Some(i) = self.find(key) {
+        let hash = hash_key(key);
+        if let Some(&i) = self.index.find(hash, |&i| {
+            self.slots.get(i as usize).is_some_and(|s| self.matches(s.key, key))
+        }) {
             return (i, false);
         }
         let slot = Slot {
-            key: SlotKey::of(key),
+            key: self.slot_key(key),
             value: V::default(),
         };
         let i = match self.free.pop() {
@@ -191,22 +227,42 @@ impl<V: Default> Table<V> {
                 (self.slots.len() - 1) as u32
             }
         };
-        let slots = &self.slots;
-        self.index
-            .insert_unique(hash_key(key), i, |&j| slots.get(j as usize).map_or(0, |s| s.key.hash()));
+        let (slots, others) = (&self.slots, &self.others);
+        self.index.insert_unique(hash, i, |&j| {
+            slots.get(j as usize).map_or(0, |s| match s.key.as_v4() {
+                Some((addr, len)) => hash_v4(addr, len),
+                None => s
+                    .key
+                    .other()
+                    .and_then(|o| others.get(o))
+                    .and_then(Option::as_ref)
+                    .map_or(0, hash_key),
+            })
+        });
         (i, true)
     }
 
     /// Frees slot `i` (its value dropped); the slot number may be handed out again.
     pub fn remove(&mut self, i: u32) {
-        let Some(slot) = self.slots.get_mut(i as usize) else {
+        let Some(k) = self.slots.get(i as usize).map(|s| s.key) else {
             return;
         };
-        let hash = slot.key.hash();
-        slot.key = SlotKey::Free;
-        slot.value = V::default();
+        if k == SlotKey::FREE {
+            return;
+        }
+        let hash = self.hash_of(k);
         if let Ok(e) = self.index.find_entry(hash, |&j| j == i) {
             e.remove();
+        }
+        if let Some(o) = k.other() {
+            if let Some(slot) = self.others.get_mut(o) {
+                *slot = None;
+            }
+            self.others_free.push(o as u32);
+        }
+        if let Some(slot) = self.slots.get_mut(i as usize) {
+            slot.key = SlotKey::FREE;
+            slot.value = V::default();
         }
         self.free.push(i);
     }
@@ -221,7 +277,7 @@ impl<V: Default> Table<V> {
 
     /// The key of slot `i`.
     pub fn key(&self, i: u32) -> Option<RouteKey> {
-        self.slots.get(i as usize).and_then(|s| s.key.key())
+        self.slots.get(i as usize).and_then(|s| self.key_of(s.key))
     }
 
     /// Orders two slots by their keys ([`RouteKey`]'s order), IPv4 prefixes without building
@@ -230,9 +286,9 @@ impl<V: Default> Table<V> {
         let (Some(x), Some(y)) = (self.slots.get(a as usize), self.slots.get(b as usize)) else {
             return a.cmp(&b);
         };
-        match (&x.key, &y.key) {
-            (SlotKey::V4 { addr: a1, len: l1 }, SlotKey::V4 { addr: a2, len: l2 }) => (a1, l1).cmp(&(a2, l2)),
-            (k1, k2) => k1.key().cmp(&k2.key()),
+        match (x.key.as_v4(), y.key.as_v4()) {
+            (Some(p), Some(q)) => p.cmp(&q),
+            _ => self.key_of(x.key).cmp(&self.key_of(y.key)),
         }
     }
 
@@ -241,7 +297,7 @@ impl<V: Default> Table<V> {
         self.slots
             .iter()
             .enumerate()
-            .filter_map(|(i, s)| s.key.key().map(|k| (i as u32, k, &s.value)))
+            .filter_map(|(i, s)| self.key_of(s.key).map(|k| (i as u32, k, &s.value)))
     }
 
     /// Every used slot's number and value.
@@ -249,7 +305,7 @@ impl<V: Default> Table<V> {
         self.slots
             .iter()
             .enumerate()
-            .filter(|(_, s)| !matches!(s.key, SlotKey::Free))
+            .filter(|(_, s)| s.key != SlotKey::FREE)
             .map(|(i, s)| (i as u32, &s.value))
     }
 
@@ -260,11 +316,14 @@ impl<V: Default> Table<V> {
 
     /// Whether slot `i` holds a key of `family` without building the key.
     pub fn family(&self, i: u32) -> Option<crate::family::Family> {
-        match self.slots.get(i as usize).map(|s| &s.key) {
-            Some(SlotKey::V4 { .. }) => Some(crate::family::Family::Ipv4Unicast),
-            Some(SlotKey::Boxed(k)) => Some(k.family()),
-            _ => None,
+        let k = self.slots.get(i as usize)?.key;
+        if k.as_v4().is_some() {
+            return Some(crate::family::Family::Ipv4Unicast);
         }
+        k.other()
+            .and_then(|o| self.others.get(o))
+            .and_then(Option::as_ref)
+            .map(RouteKey::family)
     }
 }
 
@@ -277,8 +336,14 @@ mod tests {
     }
 
     #[test]
-    fn an_ipv4_key_takes_two_words() {
-        assert_eq!(std::mem::size_of::<SlotKey>(), 16);
+    fn a_key_takes_one_word() {
+        assert_eq!(std::mem::size_of::<SlotKey>(), 8);
+        for (addr, len) in [(0, 0), (u32::MAX, 32), (0x0a00_0100, 24)] {
+            assert_eq!(SlotKey::v4(addr, len).as_v4(), Some((addr, len)));
+            assert_ne!(SlotKey::v4(addr, len), SlotKey::FREE);
+        }
+        assert_eq!(SlotKey::FREE.other(), None);
+        assert_eq!(SlotKey::FREE.as_v4(), None);
     }
 
     #[test]
