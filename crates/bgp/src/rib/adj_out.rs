@@ -415,7 +415,9 @@ impl AdjRibOut {
             None => {
                 // The peer has the old best path's export (every earlier change was sent).
                 let sent = old.and_then(|p| self.export_shared(key, p));
-                self.queue(key, sent, desired);
+                if sent != desired {
+                    self.pending.push(key.clone(), Change { sent, desired });
+                }
             }
         }
     }

@@ -1,4 +1,4 @@
-//! The Loc-RIB's table: one slot per destination in a dense vector, found through a hash index
+//! The Loc-RIB's table: one slot per destination in dense chunks, found through a hash index
 //! of slot numbers. A B-tree keyed by [`RouteKey`] costs about three times the memory per route
 //! (the 40-octet key in half-full nodes); here a key takes one word in its slot (IPv4 prefixes
 //! inline, other keys in a side vector) and the index 5 octets per bucket. Slots of removed keys are reused. Iteration is in slot
@@ -110,10 +110,22 @@ struct Slot<V> {
     value: V,
 }
 
+/// Slots per chunk.
+const CHUNK: usize = 4096;
+
+fn slot_in<V>(chunks: &[Box<[Slot<V>]>], i: u32) -> Option<&Slot<V>> {
+    let i = i as usize;
+    chunks.get(i / CHUNK).and_then(|c| c.get(i % CHUNK))
+}
+
 /// Destinations and a value for each.
 #[derive(Clone)]
 pub(crate) struct Table<V> {
-    slots: Vec<Slot<V>>,
+    /// The slots in chunks of [`CHUNK`]: growing never copies the table (a vector's doubling
+    /// would copy, and hold both copies at once).
+    slots: Vec<Box<[Slot<V>]>>,
+    /// Slots handed out so far (free ones included).
+    used: usize,
     index: HashTable<u32>,
     free: Vec<u32>,
     /// Keys other than IPv4 prefixes, by the number their slot holds.
@@ -131,6 +143,7 @@ impl<V: Default> Default for Table<V> {
     fn default() -> Table<V> {
         Table {
             slots: Vec::new(),
+            used: 0,
             index: HashTable::new(),
             free: Vec::new(),
             others: Vec::new(),
@@ -142,6 +155,25 @@ impl<V: Default> Default for Table<V> {
 impl<V: Default> Table<V> {
     pub fn len(&self) -> usize {
         self.index.len()
+    }
+
+    fn slot(&self, i: u32) -> Option<&Slot<V>> {
+        slot_in(&self.slots, i)
+    }
+
+    fn slot_mut(&mut self, i: u32) -> Option<&mut Slot<V>> {
+        let i = i as usize;
+        self.slots.get_mut(i / CHUNK).and_then(|c| c.get_mut(i % CHUNK))
+    }
+
+    /// Every handed-out slot with its number, free ones included.
+    fn all(&self) -> impl Iterator<Item = (u32, &Slot<V>)> {
+        self.slots
+            .iter()
+            .flat_map(|c| c.iter())
+            .take(self.used)
+            .enumerate()
+            .map(|(i, s)| (i as u32, s))
     }
 
     fn key_of(&self, k: SlotKey) -> Option<RouteKey> {
@@ -198,7 +230,7 @@ impl<V: Default> Table<V> {
     pub fn find(&self, key: &RouteKey) -> Option<u32> {
         self.index
             .find(hash_key(key), |&i| {
-                self.slots.get(i as usize).is_some_and(|s| self.matches(s.key, key))
+                self.slot(i).is_some_and(|s| self.matches(s.key, key))
             })
             .copied()
     }
@@ -206,9 +238,10 @@ impl<V: Default> Table<V> {
     /// The slot of `key` and whether it is new (its value then the default).
     pub fn find_or_insert(&mut self, key: &RouteKey) -> (u32, bool) {
         let hash = hash_key(key);
-        if let Some(&i) = self.index.find(hash, |&i| {
-            self.slots.get(i as usize).is_some_and(|s| self.matches(s.key, key))
-        }) {
+        if let Some(&i) = self
+            .index
+            .find(hash, |&i| self.slot(i).is_some_and(|s| self.matches(s.key, key)))
+        {
             return (i, false);
         }
         let slot = Slot {
@@ -216,20 +249,27 @@ impl<V: Default> Table<V> {
             value: V::default(),
         };
         let i = match self.free.pop() {
-            Some(i) => {
-                if let Some(s) = self.slots.get_mut(i as usize) {
-                    *s = slot;
-                }
-                i
-            }
+            Some(i) => i,
             None => {
-                self.slots.push(slot);
-                (self.slots.len() - 1) as u32
+                if self.used == self.slots.len() * CHUNK {
+                    let chunk: Vec<Slot<V>> = (0..CHUNK)
+                        .map(|_| Slot {
+                            key: SlotKey::FREE,
+                            value: V::default(),
+                        })
+                        .collect();
+                    self.slots.push(chunk.into_boxed_slice());
+                }
+                self.used += 1;
+                (self.used - 1) as u32
             }
         };
+        if let Some(s) = self.slot_mut(i) {
+            *s = slot;
+        }
         let (slots, others) = (&self.slots, &self.others);
         self.index.insert_unique(hash, i, |&j| {
-            slots.get(j as usize).map_or(0, |s| match s.key.as_v4() {
+            slot_in(slots, j).map_or(0, |s| match s.key.as_v4() {
                 Some((addr, len)) => hash_v4(addr, len),
                 None => s
                     .key
@@ -244,7 +284,7 @@ impl<V: Default> Table<V> {
 
     /// Frees slot `i` (its value dropped); the slot number may be handed out again.
     pub fn remove(&mut self, i: u32) {
-        let Some(k) = self.slots.get(i as usize).map(|s| s.key) else {
+        let Some(k) = self.slot(i).map(|s| s.key) else {
             return;
         };
         if k == SlotKey::FREE {
@@ -260,7 +300,7 @@ impl<V: Default> Table<V> {
             }
             self.others_free.push(o as u32);
         }
-        if let Some(slot) = self.slots.get_mut(i as usize) {
+        if let Some(slot) = self.slot_mut(i) {
             slot.key = SlotKey::FREE;
             slot.value = V::default();
         }
@@ -268,22 +308,22 @@ impl<V: Default> Table<V> {
     }
 
     pub fn get(&self, i: u32) -> Option<&V> {
-        self.slots.get(i as usize).map(|s| &s.value)
+        self.slot(i).map(|s| &s.value)
     }
 
     pub fn get_mut(&mut self, i: u32) -> Option<&mut V> {
-        self.slots.get_mut(i as usize).map(|s| &mut s.value)
+        self.slot_mut(i).map(|s| &mut s.value)
     }
 
     /// The key of slot `i`.
     pub fn key(&self, i: u32) -> Option<RouteKey> {
-        self.slots.get(i as usize).and_then(|s| self.key_of(s.key))
+        self.slot(i).and_then(|s| self.key_of(s.key))
     }
 
     /// Orders two slots by their keys ([`RouteKey`]'s order), IPv4 prefixes without building
     /// keys.
     pub fn cmp_keys(&self, a: u32, b: u32) -> Ordering {
-        let (Some(x), Some(y)) = (self.slots.get(a as usize), self.slots.get(b as usize)) else {
+        let (Some(x), Some(y)) = (self.slot(a), self.slot(b)) else {
             return a.cmp(&b);
         };
         match (x.key.as_v4(), y.key.as_v4()) {
@@ -294,19 +334,15 @@ impl<V: Default> Table<V> {
 
     /// Every used slot: its number, key and value.
     pub fn iter(&self) -> impl Iterator<Item = (u32, RouteKey, &V)> {
-        self.slots
-            .iter()
-            .enumerate()
-            .filter_map(|(i, s)| self.key_of(s.key).map(|k| (i as u32, k, &s.value)))
+        self.all()
+            .filter_map(|(i, s)| self.key_of(s.key).map(|k| (i, k, &s.value)))
     }
 
     /// Every used slot's number and value.
     pub fn values(&self) -> impl Iterator<Item = (u32, &V)> {
-        self.slots
-            .iter()
-            .enumerate()
+        self.all()
             .filter(|(_, s)| s.key != SlotKey::FREE)
-            .map(|(i, s)| (i as u32, &s.value))
+            .map(|(i, s)| (i, &s.value))
     }
 
     /// Every used slot's number.
@@ -316,7 +352,7 @@ impl<V: Default> Table<V> {
 
     /// Whether slot `i` holds a key of `family` without building the key.
     pub fn family(&self, i: u32) -> Option<crate::family::Family> {
-        let k = self.slots.get(i as usize)?.key;
+        let k = self.slot(i)?.key;
         if k.as_v4().is_some() {
             return Some(crate::family::Family::Ipv4Unicast);
         }
