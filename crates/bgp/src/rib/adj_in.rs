@@ -4,10 +4,9 @@
 //! entries, which only a session going down or a graceful restart needs. Kept here: how many
 //! paths each peer has per family, asked for on every status poll and max-prefix check.
 
-use std::collections::BTreeMap;
-
 use super::key::RouteKey;
 use super::path::PeerId;
+use super::table::FastMap;
 use crate::family::Family;
 
 /// One path of one peer: its key and ADD-PATH identifier.
@@ -15,7 +14,7 @@ pub type PathRef = (RouteKey, Option<u32>);
 
 #[derive(Debug, Clone, Default)]
 pub struct AdjRibIn {
-    counts: BTreeMap<(PeerId, Family), usize>,
+    counts: FastMap<(PeerId, Family), usize>,
 }
 
 impl AdjRibIn {

@@ -585,12 +585,25 @@ impl AdjRibOut {
 struct Groups {
     list: Vec<(Family, Arc<PathAttributes>, NextHop, Vec<Nlri>)>,
     by_source: HashMap<(Family, usize, NextHop), usize>,
+    last: Option<((Family, usize, NextHop), usize)>,
 }
 
 impl Groups {
     fn add(&mut self, family: Family, out: &Outgoing) {
         let id = (family, Arc::as_ptr(&out.attributes) as usize, out.next_hop);
-        if let Some(&i) = self.by_source.get(&id)
+        // Routes of one received UPDATE come one after another: the last group, no hashing.
+        if let Some((last, i)) = &self.last
+            && *last == id
+            && let Some(g) = self.list.get_mut(*i)
+        {
+            g.3.push(out.nlri.clone());
+            return;
+        }
+        let found = self.by_source.get(&id).copied();
+        if let Some(i) = found {
+            self.last = Some((id, i));
+        }
+        if let Some(i) = found
             && let Some(g) = self.list.get_mut(i)
         {
             g.3.push(out.nlri.clone());
@@ -609,6 +622,7 @@ impl Groups {
             }
         };
         self.by_source.insert(id, i);
+        self.last = Some((id, i));
         if let Some(g) = self.list.get_mut(i) {
             g.3.push(out.nlri.clone());
         }

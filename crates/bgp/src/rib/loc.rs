@@ -15,7 +15,7 @@ use super::path::{Path, PeerId, PeerInfo};
 use super::policy::Policy;
 use super::pre_policy::PrePolicy;
 use super::stored::{Source, Stored};
-use super::table::Table;
+use super::table::{FastMap, Table};
 use crate::attribute::{AsPath, NextHop, PathAttributes};
 use crate::family::Family;
 use crate::fsm::{Action, Time};
@@ -169,7 +169,7 @@ pub struct Rib {
     /// ([`Rib::track_path_changes`]): what ADD-PATH senders need (RFC 7911).
     path_changes: Option<BTreeSet<RouteKey>>,
     /// Best paths per peer and family, kept as they change (for status, without a scan).
-    best_counts: BTreeMap<(PeerId, Family), usize>,
+    best_counts: FastMap<(PeerId, Family), usize>,
     /// Peers some of whose paths were marked stale (graceful restart, enhanced route refresh).
     stale_marked: BTreeSet<PeerId>,
 }
@@ -184,7 +184,7 @@ struct Import {
 /// end; each key once (its entry's `touched` flag says whether it is listed already, so no
 /// second table).
 #[derive(Default)]
-struct Touched(Vec<(u32, Option<Path>)>);
+struct Touched(Vec<(u32, Option<Stored>)>);
 
 impl Rib {
     pub fn new(config: RibConfig) -> Rib {
@@ -200,7 +200,7 @@ impl Rib {
             peers,
             import: BTreeMap::new(),
             path_changes: None,
-            best_counts: BTreeMap::new(),
+            best_counts: FastMap::default(),
             stale_marked: BTreeSet::new(),
         }
     }
@@ -650,7 +650,7 @@ impl Rib {
             return;
         };
         if !entry.touched() {
-            touched.0.push((slot, entry.best().map(|b| b.path(key))));
+            touched.0.push((slot, entry.best().cloned()));
             entry.set_touched(true);
         }
         let (peer, path_id) = (path.peer(), path.path_id());
@@ -677,7 +677,7 @@ impl Rib {
         let Some(slot) = self.entries.find(key) else { return };
         let Some(e) = self.entries.get_mut(slot) else { return };
         if !e.touched() {
-            touched.0.push((slot, e.best().map(|b| b.path(key))));
+            touched.0.push((slot, e.best().cloned()));
             e.set_touched(true);
         }
         if e.paths.remove(peer, path_id) {
@@ -707,7 +707,7 @@ impl Rib {
                     e.set_touched(false);
                     e.set_best(best_index(e.paths.as_slice(), &key, &ctx));
                     empty = e.paths.as_slice().is_empty();
-                    e.best().map(|b| b.path(&key))
+                    e.best().cloned()
                 }
                 None => None,
             };
@@ -716,12 +716,12 @@ impl Rib {
             }
             let family = key.family();
             if let Some(o) = &old_best
-                && let Some(n) = self.best_counts.get_mut(&(o.peer, family))
+                && let Some(n) = self.best_counts.get_mut(&(o.peer(), family))
             {
                 *n = n.saturating_sub(1);
             }
             if let Some(b) = &new_best {
-                *self.best_counts.entry((b.peer, family)).or_default() += 1;
+                *self.best_counts.entry((b.peer(), family)).or_default() += 1;
             }
             let same = match (&old_best, &new_best) {
                 (Some(a), Some(b)) => a.same_route(b),
@@ -729,10 +729,11 @@ impl Rib {
                 _ => false,
             };
             if !same {
+                // The readable paths only for real changes.
                 out.push(BestChange {
+                    old_best: old_best.map(|p| p.path(&key)),
+                    new_best: new_best.map(|p| p.path(&key)),
                     key,
-                    old_best,
-                    new_best,
                 });
             }
         }

@@ -131,6 +131,17 @@ impl Stored {
         self.peer() == peer && self.path_id() == path_id
     }
 
+    /// The same route with the same attributes (what [`Path::same_route`] says of the readable
+    /// paths), whatever the arrival time and staleness.
+    pub fn same_route(&self, other: &Stored) -> bool {
+        if self.peer() != other.peer() || self.path_id() != other.path_id() || self.tail != other.tail {
+            return false;
+        }
+        let (a, b) = (&self.source, &other.source);
+        Arc::ptr_eq(a, b)
+            || (a.next_hop == b.next_hop && (Arc::ptr_eq(&a.attributes, &b.attributes) || a.attributes == b.attributes))
+    }
+
     /// The NLRI as received.
     pub fn nlri(&self, key: &RouteKey) -> Nlri {
         let path_id = self.path_id();

@@ -73,9 +73,13 @@ fn hash_v4(addr: u32, len: u8) -> u64 {
     (mixed & TAG_BITS) | (position & !TAG_BITS)
 }
 
-/// Word-at-a-time multiply-rotate hashing (as rustc's FxHasher) with [`mix`] at the end.
+/// Word-at-a-time multiply-rotate hashing (as rustc's FxHasher) with [`mix`] at the end: for
+/// keys no peer chooses freely or that are mixed anyway (no SipHash per route).
 #[derive(Default)]
-struct KeyHasher(u64);
+pub(crate) struct KeyHasher(u64);
+
+/// A `HashMap` with [`KeyHasher`], for the counters a RIB updates per route.
+pub(crate) type FastMap<K, V> = std::collections::HashMap<K, V, std::hash::BuildHasherDefault<KeyHasher>>;
 
 impl Hasher for KeyHasher {
     fn write(&mut self, bytes: &[u8]) {
