@@ -50,14 +50,14 @@ pub struct BestChange {
     pub new_best: Option<Path>,
 }
 
-/// The paths to one destination: most have one, kept inline; several are boxed so that the
-/// variants fit in the unused values of the path's flags (no tag word).
+/// The paths to one destination: most have one, kept inline; several are a boxed slice (two
+/// words) so that the variants fit in the unused values of the path's flags (no tag word).
 #[derive(Debug, Clone, Default)]
 enum Paths {
     #[default]
     Empty,
     One(Stored),
-    Many(Box<Vec<Stored>>),
+    Many(Box<[Stored]>),
 }
 
 impl Paths {
@@ -80,10 +80,11 @@ impl Paths {
     fn push(&mut self, path: Stored) {
         *self = match std::mem::take(self) {
             Paths::Empty => Paths::One(path),
-            Paths::One(first) => Paths::Many(Box::new(vec![first, path])),
-            Paths::Many(mut v) => {
+            Paths::One(first) => Paths::Many(Box::new([first, path])),
+            Paths::Many(v) => {
+                let mut v = v.into_vec();
                 v.push(path);
-                Paths::Many(v)
+                Paths::Many(v.into_boxed_slice())
             }
         };
     }
@@ -100,16 +101,15 @@ impl Paths {
                 found
             }
             Paths::Many(v) => {
+                let mut v = std::mem::take(v).into_vec();
                 let before = v.len();
                 v.retain(|p| !p.is(peer, path_id));
                 let found = v.len() < before;
-                if v.len() == 1
-                    && let Some(p) = v.pop()
-                {
-                    *self = Paths::One(p);
-                } else if v.is_empty() {
-                    *self = Paths::Empty;
-                }
+                *self = match v.len() {
+                    0 => Paths::Empty,
+                    1 => v.pop().map_or(Paths::Empty, Paths::One),
+                    _ => Paths::Many(v.into_boxed_slice()),
+                };
                 found
             }
         }
