@@ -287,8 +287,20 @@ impl AdjRibOut {
     pub fn best_changed(&mut self, changes: &[BestChange]) {
         self.dumped = true;
         for c in changes {
+            // Nothing queued, and neither path is for this peer: nothing to do.
+            if self.pending.is_empty()
+                && c.old_best.as_ref().is_none_or(|p| self.refuses(p))
+                && c.new_best.as_ref().is_none_or(|p| self.refuses(p))
+            {
+                continue;
+            }
             self.consider(&c.key, c.old_best.as_ref(), c.new_best.as_ref());
         }
+    }
+
+    /// How many changes are queued.
+    pub fn pending_len(&self) -> usize {
+        self.pending.len()
     }
 
     /// Sets the peer's RT constraint (`None`: RTC not negotiated, no filtering) and requeues
@@ -455,17 +467,29 @@ impl AdjRibOut {
             return None;
         }
         let next_hop = self.export_next_hop(key, path)?;
+        let attributes = self.shared_attributes(path)?;
+        Some(self.outgoing(key, path, attributes, next_hop))
+    }
+
+    /// The path's attributes as this peer gets them, computed once for every path with the
+    /// same received attributes (one UPDATE's routes): `None` when the export policy rejects
+    /// them.
+    fn shared_attributes(&mut self, path: &Path) -> Option<Arc<PathAttributes>> {
+        let source = (
+            Arc::as_ptr(&path.attributes) as usize,
+            path.peer_info.kind,
+            path.peer_info.router_id,
+        );
         if let Some((last, sent)) = &self.last_exported
             && *last == source
         {
             // The previous route came from the same UPDATE: no lookup.
-            let attributes = sent.clone()?;
-            return Some(self.outgoing(key, path, attributes, next_hop));
+            return sent.clone();
         }
-        let attributes = match self.exported.get(&source) {
+        match self.exported.get(&source) {
             Some((_, sent)) => {
                 self.last_exported = Some((source, sent.clone()));
-                sent.clone()?
+                sent.clone()
             }
             None => {
                 if self.exported.len() >= EXPORT_CACHE_PRUNE {
@@ -476,10 +500,29 @@ impl AdjRibOut {
                 let sent = self.export_attributes(path).map(Arc::new);
                 self.exported.insert(source, (path.attributes.clone(), sent.clone()));
                 self.last_exported = Some((source, sent.clone()));
-                sent?
+                sent
             }
-        };
-        Some(self.outgoing(key, path, attributes, next_hop))
+        }
+    }
+
+    /// Whether this peer gets nothing of `path`, whatever its key: the path came from it, the
+    /// reflection rules keep it, or the export policy rejects its attributes. A peer that gets
+    /// nothing of a run of changes (the routes of one UPDATE) passes over them at the cost of
+    /// a comparison each.
+    fn refuses(&mut self, path: &Path) -> bool {
+        !self.may_get(path) || self.shared_attributes(path).is_none()
+    }
+
+    /// Split horizon (RFC 4271 §9.2) and the reflection rules (RFC 4456 §6).
+    fn may_get(&self, path: &Path) -> bool {
+        let c = &self.config;
+        if path.peer == c.peer {
+            return false;
+        }
+        let to_ebgp = c.info.kind == PeerKind::Ebgp;
+        let reflect = path.peer_info.kind == PeerKind::Ibgp && !to_ebgp;
+        // RFC 4456 §6: client to everyone, non-client to clients; without reflection, never.
+        !(reflect && (c.cluster_id.is_none() || !(path.peer_info.rr_client || c.info.rr_client)))
     }
 
     fn outgoing(&self, key: &RouteKey, path: &Path, attributes: Arc<PathAttributes>, next_hop: NextHop) -> Outgoing {
@@ -497,7 +540,7 @@ impl AdjRibOut {
     fn export_next_hop(&self, key: &RouteKey, path: &Path) -> Option<NextHop> {
         let c = &self.config;
         let family = key.family();
-        if path.peer == c.peer || !c.families.contains(&family) {
+        if !self.may_get(path) || !c.families.contains(&family) {
             return None;
         }
         if let Some(filter) = &self.rt_filter
@@ -506,11 +549,6 @@ impl AdjRibOut {
             return None;
         }
         let to_ebgp = c.info.kind == PeerKind::Ebgp;
-        let reflect = path.peer_info.kind == PeerKind::Ibgp && !to_ebgp;
-        // RFC 4456 §6: client to everyone, non-client to clients; without reflection, never.
-        if reflect && (c.cluster_id.is_none() || !(path.peer_info.rr_client || c.info.rr_client)) {
-            return None;
-        }
         let own_hop = match (self.ipv6_next_hop, c.local_address) {
             (Some(v6), IpAddr::V4(_)) if matches!(family, Family::Ipv6Unicast | Family::Vpnv6) => {
                 NextHop::new(IpAddr::V6(v6))

@@ -34,6 +34,10 @@ impl OutQueue {
         self.items.is_empty()
     }
 
+    pub fn len(&self) -> usize {
+        self.items.len()
+    }
+
     fn position(&self, key: &RouteKey) -> Option<usize> {
         if self.items.is_empty() {
             return None;
