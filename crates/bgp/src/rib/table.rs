@@ -452,3 +452,75 @@ mod tests {
         assert!(hashes.len() > 2000, "{} distinct buckets of 4096", hashes.len());
     }
 }
+
+#[cfg(test)]
+mod model {
+    use std::collections::BTreeMap;
+
+    use proptest::prelude::*;
+
+    use super::*;
+
+    #[derive(Debug, Clone)]
+    enum Op {
+        Insert(RouteKey, u32),
+        Remove(RouteKey),
+    }
+
+    /// Keys from a small space, so that operations hit the same keys often: IPv4 prefixes of
+    /// several lengths (the inline keys) and IPv6 and VPN ones (the side vector).
+    fn key() -> impl Strategy<Value = RouteKey> {
+        prop_oneof![
+            (0u32..64, prop::sample::select(vec![8u8, 16, 24, 25, 32])).prop_map(|(i, len)| RouteKey::Prefix(
+                IpNet::V4(Ipv4Net::new((i << 26 | i << 8).into(), len).unwrap().trunc())
+            )),
+            (0u16..16).prop_map(|i| RouteKey::Prefix(format!("2001:db8:{i:x}::/48").parse().unwrap())),
+            (0u16..16).prop_map(|i| RouteKey::Vpn {
+                rd: format!("65000:{i}").parse().unwrap(),
+                net: "10.0.0.0/8".parse().unwrap(),
+            }),
+        ]
+    }
+
+    fn op() -> impl Strategy<Value = Op> {
+        prop_oneof![
+            (key(), any::<u32>()).prop_map(|(k, v)| Op::Insert(k, v)),
+            key().prop_map(Op::Remove),
+        ]
+    }
+
+    proptest! {
+        /// The table answers as a map does after any sequence of insertions and removals.
+        #[test]
+        fn behaves_as_a_map(ops in prop::collection::vec(op(), 0..400)) {
+            let mut table: Table<u32> = Table::default();
+            let mut model: BTreeMap<RouteKey, u32> = BTreeMap::new();
+            for op in ops {
+                match op {
+                    Op::Insert(k, v) => {
+                        let (i, new) = table.find_or_insert(&k);
+                        prop_assert_eq!(new, !model.contains_key(&k));
+                        *table.get_mut(i).unwrap() = v;
+                        model.insert(k, v);
+                    }
+                    Op::Remove(k) => {
+                        if let Some(i) = table.find(&k) {
+                            table.remove(i);
+                        }
+                        model.remove(&k);
+                    }
+                }
+                prop_assert_eq!(table.len(), model.len());
+            }
+            for (k, v) in &model {
+                let i = table.find(k);
+                prop_assert!(i.is_some(), "{k} lost");
+                prop_assert_eq!(table.get(i.unwrap()), Some(v));
+            }
+            let mut listed: Vec<(RouteKey, u32)> = table.iter().map(|(_, k, v)| (k, *v)).collect();
+            listed.sort();
+            let expected: Vec<(RouteKey, u32)> = model.into_iter().collect();
+            prop_assert_eq!(listed, expected);
+        }
+    }
+}
