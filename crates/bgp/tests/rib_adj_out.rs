@@ -477,3 +477,48 @@ fn add_path_send_advertises_the_next_paths_with_their_own_identifiers() {
     assert_eq!(path_ids(&got[0]), (vec![], vec![Some(1)]));
     assert_eq!(path_ids(&got[1]), (vec![], vec![None]));
 }
+
+/// The Adj-RIB-Out keeps no copy of what it sent: changes queued between two batches that undo
+/// each other send nothing, a flap of a route the peer has sends nothing, and a withdrawal goes
+/// for what the peer really has (RFC 4271 §9.2: nothing the peer already has, nothing it never
+/// had).
+#[test]
+fn changes_that_undo_each_other_send_nothing() {
+    let mut rib = rib(false);
+    let mut to = out(&rib, 2, Duration::from_secs(5));
+    let key = RouteKey::Prefix("10.1.0.0/16".parse().unwrap());
+    let a = announce(&["10.1.0.0/16"], attrs(&[65001]), "10.0.0.1");
+    to.best_changed(&rib.apply_update(PeerId(1), &a, T));
+    assert_eq!(to.take_updates(T).unwrap().len(), 1);
+    assert!(to.advertised(&key, &rib).is_some());
+
+    // Withdrawn and announced again, the same, before the next batch: nothing goes.
+    let t1 = Time::from_millis(1000);
+    to.best_changed(&rib.apply_update(PeerId(1), &withdraw(&["10.1.0.0/16"]), t1));
+    to.best_changed(&rib.apply_update(PeerId(1), &a, t1));
+    assert!(to.take_updates(Time::from_millis(5000)).unwrap().is_empty());
+    assert_eq!(to.advertised_count(), 1);
+    // And it started no interval: a real change goes at once.
+    let t2 = Time::from_millis(5001);
+    assert!(to.next_due().is_none());
+    // A route announced and withdrawn within one batch was never sent: nothing goes.
+    to.best_changed(&rib.apply_update(PeerId(1), &announce(&["10.2.0.0/16"], attrs(&[65001]), "10.0.0.1"), t2));
+    to.best_changed(&rib.apply_update(PeerId(1), &withdraw(&["10.2.0.0/16"]), t2));
+    assert!(to.take_updates(t2).unwrap().is_empty());
+    // Another peer's better path replaces the route: one announcement, no withdrawal.
+    let better = announce(&["10.1.0.0/16"], attrs(&[]), "10.0.0.3");
+    to.best_changed(&rib.apply_update(PeerId(3), &better, t2));
+    let sent = to.take_updates(Time::from_millis(20_000)).unwrap();
+    assert_eq!(sent.len(), 1, "{sent:?}");
+    assert!(sent[0].withdrawn.is_empty());
+    assert_eq!(sent[0].nlri, vec![net("10.1.0.0/16")]);
+    // Both paths gone: one withdrawal of what the peer has.
+    let t3 = Time::from_millis(30_000);
+    to.best_changed(&rib.apply_update(PeerId(3), &withdraw(&["10.1.0.0/16"]), t3));
+    to.best_changed(&rib.apply_update(PeerId(1), &withdraw(&["10.1.0.0/16"]), t3));
+    let sent = to.take_updates(t3).unwrap();
+    assert_eq!(sent.len(), 1, "{sent:?}");
+    assert_eq!(sent[0].withdrawn, vec![net("10.1.0.0/16")]);
+    assert_eq!(to.advertised_count(), 0);
+    assert!(to.advertised(&key, &rib).is_none());
+}

@@ -41,6 +41,7 @@ use super::out_queue::{Change, OutQueue};
 use super::path::{Path, PeerId, PeerInfo, PeerKind};
 use super::policy::Policy;
 use super::rtc::RtFilter;
+use super::table::{FastMap, hash_key};
 use crate::attribute::{AsPath, AsSegment, MpReach, MpUnreach, NextHop, PathAttributes, SegmentType};
 use crate::codec::SessionCaps;
 use crate::error::EncodeError;
@@ -103,7 +104,7 @@ pub struct AdjRibOut {
     /// session address.
     ipv6_next_hop: Option<Ipv6Addr>,
     /// Routes advertised (best paths) per family, kept as they change.
-    sent: HashMap<Family, usize>,
+    sent: FastMap<Family, usize>,
     /// The attributes as sent, by the received attributes they come from (the allocation every
     /// path of one UPDATE shares) and what else they depend on: every route of one received
     /// UPDATE goes out with one shared allocation, computed once.
@@ -115,6 +116,12 @@ pub struct AdjRibOut {
 /// What the attributes sent for a path depend on besides this peer: the received attributes'
 /// allocation, the kind of peer the path came from and its router id.
 type ExportSource = (usize, PeerKind, Ipv4Addr);
+
+/// A path's attributes allocation and peer (0s for no path): what [`AdjRibOut::refuses`]
+/// depends on.
+fn source_of(path: Option<&Path>) -> (usize, u32) {
+    path.map_or((0, 0), |p| (Arc::as_ptr(&p.attributes) as usize, p.peer.0))
+}
 
 /// Past this many cached attribute sets, those no path uses any more are forgotten.
 const EXPORT_CACHE_PRUNE: usize = 4096;
@@ -133,7 +140,7 @@ impl AdjRibOut {
             extra_advertised: BTreeMap::new(),
             extra_pending: BTreeMap::new(),
             ipv6_next_hop: None,
-            sent: HashMap::new(),
+            sent: FastMap::default(),
             exported: HashMap::new(),
             last_exported: None,
         }
@@ -286,13 +293,23 @@ impl AdjRibOut {
     /// Queues what the best path changes mean for this peer.
     pub fn best_changed(&mut self, changes: &[BestChange]) {
         self.dumped = true;
+        // The sources (attributes allocation and peer) of the last change refused: the routes of
+        // one UPDATE come in a run, and the Paths of `changes` keep every allocation alive, so an
+        // address seen again is the same source.
+        let mut refused: Option<[(usize, u32); 2]> = None;
         for c in changes {
             // Nothing queued, and neither path is for this peer: nothing to do.
-            if self.pending.is_empty()
-                && c.old_best.as_ref().is_none_or(|p| self.refuses(p))
-                && c.new_best.as_ref().is_none_or(|p| self.refuses(p))
-            {
-                continue;
+            if self.pending.is_empty() {
+                let sources = [source_of(c.old_best.as_ref()), source_of(c.new_best.as_ref())];
+                if refused == Some(sources) {
+                    continue;
+                }
+                if c.old_best.as_ref().is_none_or(|p| self.refuses(p))
+                    && c.new_best.as_ref().is_none_or(|p| self.refuses(p))
+                {
+                    refused = Some(sources);
+                    continue;
+                }
             }
             self.consider(&c.key, c.old_best.as_ref(), c.new_best.as_ref());
         }
@@ -421,14 +438,15 @@ impl AdjRibOut {
     /// Queues what the best path of `key` changing from `old` to `new` means for this peer.
     fn consider(&mut self, key: &RouteKey, old: Option<&Path>, new: Option<&Path>) {
         let desired = new.and_then(|p| self.export_shared(key, p));
-        match self.pending.get_mut(key) {
+        let hash = hash_key(key);
+        match self.pending.get_mut_hashed(key, hash) {
             // Back to what the peer has, it may be: then nothing goes.
             Some(c) => c.desired = desired,
             None => {
                 // The peer has the old best path's export (every earlier change was sent).
                 let sent = old.and_then(|p| self.export_shared(key, p));
                 if sent != desired {
-                    self.pending.push(key.clone(), Change { sent, desired });
+                    self.pending.push_hashed(key.clone(), hash, Change { sent, desired });
                 }
             }
         }

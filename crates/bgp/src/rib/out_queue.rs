@@ -42,10 +42,24 @@ impl OutQueue {
         if self.items.is_empty() {
             return None;
         }
+        self.position_hashed(key, hash_key(key))
+    }
+
+    fn position_hashed(&self, key: &RouteKey, hash: u64) -> Option<usize> {
         let items = &self.items;
         self.index
-            .find(hash_key(key), |&i| items.get(i as usize).is_some_and(|(k, _)| k == key))
+            .find(hash, |&i| items.get(i as usize).is_some_and(|(k, _)| k == key))
             .map(|&i| i as usize)
+    }
+
+    /// [`OutQueue::get_mut`] with the key's [`hash_key`] already worked out.
+    pub fn get_mut_hashed(&mut self, key: &RouteKey, hash: u64) -> Option<&mut Change> {
+        if self.items.is_empty() {
+            return None;
+        }
+        self.position_hashed(key, hash)
+            .and_then(|i| self.items.get_mut(i))
+            .map(|(_, c)| c)
     }
 
     pub fn get(&self, key: &RouteKey) -> Option<&Change> {
@@ -58,8 +72,13 @@ impl OutQueue {
 
     /// Queues a change for a key that has none queued.
     pub fn push(&mut self, key: RouteKey, change: Change) {
-        let i = self.items.len() as u32;
         let hash = hash_key(&key);
+        self.push_hashed(key, hash, change);
+    }
+
+    /// [`OutQueue::push`] with the key's [`hash_key`] already worked out.
+    pub fn push_hashed(&mut self, key: RouteKey, hash: u64, change: Change) {
+        let i = self.items.len() as u32;
         self.items.push((key, change));
         let items = &self.items;
         self.index
