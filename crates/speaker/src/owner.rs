@@ -851,9 +851,10 @@ impl Owner {
             return;
         }
         self.imports.apply(changes, &self.rib.config().decision);
+        let sources = weft_bgp::rib::sources(changes);
         for p in self.peers.values_mut() {
             if let Some(adj) = &mut p.adj_out {
-                adj.best_changed(changes);
+                adj.best_changed_from(changes, sources.as_deref());
             }
         }
     }

@@ -117,6 +117,32 @@ pub struct AdjRibOut {
 /// allocation, the kind of peer the path came from and its router id.
 type ExportSource = (usize, PeerKind, Ipv4Addr);
 
+/// One path of each source (attributes allocation and peer) of the paths in `changes`, for
+/// [`AdjRibOut::best_changed_from`]; `None` past [`MAX_SOURCES`] (the routes of one UPDATE share
+/// a source, so the list is short; paths learned one UPDATE each are not worth listing).
+pub fn sources(changes: &[BestChange]) -> Option<Vec<&Path>> {
+    let mut out: Vec<&Path> = Vec::new();
+    let mut last = (0, 0);
+    for p in changes
+        .iter()
+        .flat_map(|c| [c.old_best.as_ref(), c.new_best.as_ref()])
+        .flatten()
+    {
+        let s = source_of(Some(p));
+        if s != last && !out.iter().any(|q| source_of(Some(q)) == s) {
+            if out.len() == MAX_SOURCES {
+                return None;
+            }
+            out.push(p);
+        }
+        last = s;
+    }
+    Some(out)
+}
+
+/// The most sources [`sources`] lists.
+const MAX_SOURCES: usize = 16;
+
 /// A path's attributes allocation and peer (0s for no path): what [`AdjRibOut::refuses`]
 /// depends on.
 fn source_of(path: Option<&Path>) -> (usize, u32) {
@@ -313,6 +339,18 @@ impl AdjRibOut {
             }
             self.consider(&c.key, c.old_best.as_ref(), c.new_best.as_ref());
         }
+    }
+
+    /// [`AdjRibOut::best_changed`] for a batch whose paths come from `sources` (see
+    /// [`sources`]): a peer that refuses every one of them and has nothing queued passes over
+    /// the whole batch at once (a full table withdrawn by one peer costs the others nothing per
+    /// route).
+    pub fn best_changed_from(&mut self, changes: &[BestChange], sources: Option<&[&Path]>) {
+        if self.pending.is_empty() && sources.is_some_and(|s| s.iter().all(|p| self.refuses(p))) {
+            self.dumped = true;
+            return;
+        }
+        self.best_changed(changes);
     }
 
     /// How many changes are queued.

@@ -21,7 +21,7 @@ mod stored;
 mod table;
 pub mod vrf;
 
-pub use adj_out::{AdjRibOut, OutPeerConfig, Outgoing};
+pub use adj_out::{AdjRibOut, OutPeerConfig, Outgoing, sources};
 pub use decision::{DEFAULT_LOCAL_PREF, DecisionConfig, best, compare};
 pub use key::RouteKey;
 pub use loc::{BestChange, Rib, RibConfig};
