@@ -676,11 +676,24 @@ impl Rib {
         // A key without an entry has nothing to remove, and its best path (none) cannot change.
         let Some(slot) = self.entries.find(key) else { return };
         let Some(e) = self.entries.get_mut(slot) else { return };
-        if !e.touched() {
-            touched.0.push((slot, e.best().cloned()));
+        let removed = if !e.touched() {
             e.set_touched(true);
-        }
-        if e.paths.remove(peer, path_id) {
+            let only_best = e.best_index() == Some(0) && matches!(&e.paths, Paths::One(p) if p.is(peer, path_id));
+            if only_best {
+                // The one path, the best, goes (a withdrawal, usually): moved into the list as
+                // the old best, not copied and dropped.
+                if let Paths::One(p) = std::mem::take(&mut e.paths) {
+                    touched.0.push((slot, Some(p)));
+                }
+                true
+            } else {
+                touched.0.push((slot, e.best().cloned()));
+                e.paths.remove(peer, path_id)
+            }
+        } else {
+            e.paths.remove(peer, path_id)
+        };
+        if removed {
             self.adj_in.removed(peer, key.family());
             if !self.stale_marked.is_empty() && self.adj_in.count(peer) == 0 {
                 self.stale_marked.remove(&peer);
