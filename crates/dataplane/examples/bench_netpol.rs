@@ -14,11 +14,9 @@
 #[path = "bench_common/mod.rs"]
 mod bench_common;
 
-use bench_common::{CLIENT, SERVER, arg, connections, iperf, ms, percentile};
-use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
+use bench_common::{CLIENT, OneByteServer, SERVER, arg, connections, iperf, ms, percentile};
+use std::net::{Ipv4Addr, SocketAddr};
 use std::process::Command;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use weft_api::sync::{EndpointPolicy, LocalEndpoint, NodeState, PolicyPort, PolicySets, ServicePort, ServiceState};
@@ -117,20 +115,7 @@ async fn main() {
     }
     let client = NetNs::open(&Namespaces::path(&pod_ns[0])).unwrap();
     let server = NetNs::open(&Namespaces::path(&pod_ns[1])).unwrap();
-    let stop = Arc::new(AtomicBool::new(false));
-    let listener = server.run(|| TcpListener::bind(("0.0.0.0", 8080))).unwrap().unwrap();
-    let stopping = stop.clone();
-    let accepting = std::thread::spawn(move || {
-        for s in listener.incoming() {
-            if stopping.load(Ordering::SeqCst) {
-                return;
-            }
-            if let Ok(mut s) = s {
-                use std::io::Write;
-                let _ = s.write_all(b"x");
-            }
-        }
-    });
+    let one_byte = OneByteServer::start(&server);
     let mut iperf_server = Command::new("ip")
         .args(["netns", "exec", &pod_ns[1], "iperf3", "-s"])
         .stdout(std::process::Stdio::null())
@@ -241,10 +226,7 @@ async fn main() {
         }
         eprintln!("    round {} of {runs}: done", round + 1);
     }
-    stop.store(true, Ordering::SeqCst);
-    let _ = client
-        .run(|| TcpStream::connect_timeout(&SocketAddr::new(SERVER.parse().unwrap(), 8080), Duration::from_secs(1)));
-    let _ = accepting.join();
+    one_byte.stop(&client);
     let _ = iperf_server.kill();
     let _ = iperf_server.wait();
     let median = |v: &[f64]| {

@@ -12,11 +12,9 @@
 #[path = "bench_common/mod.rs"]
 mod bench_common;
 
-use bench_common::{SERVER, arg, connections, iperf, ms, percentile};
-use std::net::{IpAddr, Ipv4Addr, SocketAddr, TcpListener, TcpStream};
+use bench_common::{OneByteServer, SERVER, arg, connections, iperf, ms, percentile};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::process::Command;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use weft_api::sync::{ServiceEndpoint, ServicePort, ServiceState, VipNextHop};
@@ -116,21 +114,7 @@ async fn main() {
     ];
     let client = NetNs::open(&Namespaces::path(&pod_ns[0])).unwrap();
     let server = NetNs::open(&Namespaces::path(&pod_ns[1])).unwrap();
-    // The server: accepts, sends one byte, closes.
-    let stop = Arc::new(AtomicBool::new(false));
-    let listener = server.run(|| TcpListener::bind(("0.0.0.0", 8080))).unwrap().unwrap();
-    let stopping = stop.clone();
-    let accepting = std::thread::spawn(move || {
-        for s in listener.incoming() {
-            if stopping.load(Ordering::SeqCst) {
-                return;
-            }
-            if let Ok(mut s) = s {
-                use std::io::Write;
-                let _ = s.write_all(b"x");
-            }
-        }
-    });
+    let one_byte = OneByteServer::start(&server);
     let nft = Nft::new(kernels[0].clone());
     let mut results = Vec::new();
     for &size in &sizes {
@@ -226,10 +210,7 @@ async fn main() {
         }));
         eprintln!("    {} Services: done", size + measured.len());
     }
-    stop.store(true, Ordering::SeqCst);
-    let _ = client
-        .run(|| TcpStream::connect_timeout(&SocketAddr::new(SERVER.parse().unwrap(), 8080), Duration::from_secs(1)));
-    let _ = accepting.join();
+    one_byte.stop(&client);
     // Throughput: iperf3 through the Service and straight to the pod, interleaved.
     let mut iperf_server = Command::new("ip")
         .args(["netns", "exec", &pod_ns[1], "iperf3", "-s"])

@@ -149,6 +149,14 @@ fn source_of(path: Option<&Path>) -> (usize, u32) {
     path.map_or((0, 0), |p| (Arc::as_ptr(&p.attributes) as usize, p.peer.0))
 }
 
+fn export_source(path: &Path) -> ExportSource {
+    (
+        Arc::as_ptr(&path.attributes) as usize,
+        path.peer_info.kind,
+        path.peer_info.router_id,
+    )
+}
+
 /// Past this many cached attribute sets, those no path uses any more are forgotten.
 const EXPORT_CACHE_PRUNE: usize = 4096;
 
@@ -511,13 +519,8 @@ impl AdjRibOut {
     /// [`AdjRibOut::export`] with the attributes shared by every route whose received attributes
     /// were one allocation.
     fn export_shared(&mut self, key: &RouteKey, path: &Path) -> Option<Outgoing> {
-        let source = (
-            Arc::as_ptr(&path.attributes) as usize,
-            path.peer_info.kind,
-            path.peer_info.router_id,
-        );
         if let Some((last, None)) = &self.last_exported
-            && *last == source
+            && *last == export_source(path)
         {
             // The export policy rejects these attributes: nothing else to work out.
             return None;
@@ -531,11 +534,7 @@ impl AdjRibOut {
     /// same received attributes (one UPDATE's routes): `None` when the export policy rejects
     /// them.
     fn shared_attributes(&mut self, path: &Path) -> Option<Arc<PathAttributes>> {
-        let source = (
-            Arc::as_ptr(&path.attributes) as usize,
-            path.peer_info.kind,
-            path.peer_info.router_id,
-        );
+        let source = export_source(path);
         if let Some((last, sent)) = &self.last_exported
             && *last == source
         {

@@ -132,6 +132,18 @@ struct Slot<V> {
 /// Slots per chunk.
 const CHUNK: usize = 4096;
 
+/// The hash of a slot's key ([`hash_key`] of the key it stands for).
+fn slot_hash(others: &[Option<RouteKey>], k: SlotKey) -> u64 {
+    match k.as_v4() {
+        Some((addr, len)) => hash_v4(addr, len),
+        None => k
+            .other()
+            .and_then(|i| others.get(i))
+            .and_then(Option::as_ref)
+            .map_or(0, hash_key),
+    }
+}
+
 fn slot_in<V>(chunks: &[Box<[Slot<V>]>], i: u32) -> Option<&Slot<V>> {
     let i = i as usize;
     chunks.get(i / CHUNK).and_then(|c| c.get(i % CHUNK))
@@ -216,14 +228,7 @@ impl<V: Default> Table<V> {
     }
 
     fn hash_of(&self, k: SlotKey) -> u64 {
-        match k.as_v4() {
-            Some((addr, len)) => hash_v4(addr, len),
-            None => k
-                .other()
-                .and_then(|i| self.others.get(i))
-                .and_then(Option::as_ref)
-                .map_or(0, hash_key),
-        }
+        slot_hash(&self.others, k)
     }
 
     fn slot_key(&mut self, key: &RouteKey) -> SlotKey {
@@ -247,20 +252,19 @@ impl<V: Default> Table<V> {
 
     /// The slot of `key`, if it has one.
     pub fn find(&self, key: &RouteKey) -> Option<u32> {
+        self.find_hashed(key, hash_key(key))
+    }
+
+    fn find_hashed(&self, key: &RouteKey, hash: u64) -> Option<u32> {
         self.index
-            .find(hash_key(key), |&i| {
-                self.slot(i).is_some_and(|s| self.matches(s.key, key))
-            })
+            .find(hash, |&i| self.slot(i).is_some_and(|s| self.matches(s.key, key)))
             .copied()
     }
 
     /// The slot of `key` and whether it is new (its value then the default).
     pub fn find_or_insert(&mut self, key: &RouteKey) -> (u32, bool) {
         let hash = hash_key(key);
-        if let Some(&i) = self
-            .index
-            .find(hash, |&i| self.slot(i).is_some_and(|s| self.matches(s.key, key)))
-        {
+        if let Some(i) = self.find_hashed(key, hash) {
             return (i, false);
         }
         let slot = Slot {
@@ -287,17 +291,8 @@ impl<V: Default> Table<V> {
             *s = slot;
         }
         let (slots, others) = (&self.slots, &self.others);
-        self.index.insert_unique(hash, i, |&j| {
-            slot_in(slots, j).map_or(0, |s| match s.key.as_v4() {
-                Some((addr, len)) => hash_v4(addr, len),
-                None => s
-                    .key
-                    .other()
-                    .and_then(|o| others.get(o))
-                    .and_then(Option::as_ref)
-                    .map_or(0, hash_key),
-            })
-        });
+        self.index
+            .insert_unique(hash, i, |&j| slot_in(slots, j).map_or(0, |s| slot_hash(others, s.key)));
         (i, true)
     }
 

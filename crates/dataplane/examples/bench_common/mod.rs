@@ -6,8 +6,10 @@
 #![allow(dead_code)]
 
 use std::io::Read;
-use std::net::{Ipv4Addr, SocketAddr, TcpStream};
+use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
 use std::process::Command;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use weft_api::sync::{LocalEndpoint, NetworkState, NodeState, RemoteRoute};
@@ -18,6 +20,42 @@ use weft_testnet::{Namespaces, ip as run_ip};
 
 pub const CLIENT: &str = "10.244.0.1";
 pub const SERVER: &str = "10.244.0.2";
+
+/// The benchmarks' TCP server on `SERVER`:8080 in the server pod: accepts, sends one byte,
+/// closes.
+pub struct OneByteServer {
+    stop: Arc<AtomicBool>,
+    accepting: std::thread::JoinHandle<()>,
+}
+
+impl OneByteServer {
+    pub fn start(server: &NetNs) -> OneByteServer {
+        let stop = Arc::new(AtomicBool::new(false));
+        let listener = server.run(|| TcpListener::bind(("0.0.0.0", 8080))).unwrap().unwrap();
+        let stopping = stop.clone();
+        let accepting = std::thread::spawn(move || {
+            for s in listener.incoming() {
+                if stopping.load(Ordering::SeqCst) {
+                    return;
+                }
+                if let Ok(mut s) = s {
+                    use std::io::Write;
+                    let _ = s.write_all(b"x");
+                }
+            }
+        });
+        OneByteServer { stop, accepting }
+    }
+
+    /// Stops it: one last connection from `client` wakes the accepting thread.
+    pub fn stop(self, client: &NetNs) {
+        self.stop.store(true, Ordering::SeqCst);
+        let _ = client.run(|| {
+            TcpStream::connect_timeout(&SocketAddr::new(SERVER.parse().unwrap(), 8080), Duration::from_secs(1))
+        });
+        let _ = self.accepting.join();
+    }
+}
 
 pub fn arg(name: &str, default: &str) -> String {
     let args: Vec<String> = std::env::args().collect();
