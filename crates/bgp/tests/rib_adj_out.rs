@@ -533,20 +533,20 @@ fn batches_from_refused_sources_are_passed_over() {
     let prefixes = ["10.1.0.0/16", "10.2.0.0/16", "10.3.0.0/16"];
     let changes = rib.apply_update(PeerId(1), &announce(&prefixes, attrs(&[65001]), "10.0.0.1"), T);
     let sources = weft_bgp::rib::sources(&changes);
-    assert_eq!(sources.as_ref().map(Vec::len), Some(1), "one UPDATE, one source");
-    from.best_changed_from(&changes, sources.as_deref());
-    other.best_changed_from(&changes, sources.as_deref());
+    assert_eq!(sources.as_ref().map(|s| s.len()), Some(1), "one UPDATE, one source");
+    from.best_changed_from(&changes, sources.as_ref());
+    other.best_changed_from(&changes, sources.as_ref());
     assert!(from.take_updates(T).unwrap().is_empty());
     let sent = other.take_updates(T).unwrap();
     assert_eq!(sent.iter().map(|u| u.nlri.len()).sum::<usize>(), 3);
 
     // Peer 2 has a change queued when peer 1's withdrawal comes: it is not passed over.
     let c = rib.apply_update(PeerId(2), &announce(&["10.9.0.0/16"], attrs(&[65002]), "10.0.0.2"), T);
-    from.best_changed_from(&c, weft_bgp::rib::sources(&c).as_deref());
+    from.best_changed_from(&c, weft_bgp::rib::sources(&c).as_ref());
     let c = rib.apply_update(PeerId(1), &withdraw(&prefixes), T);
     let s = weft_bgp::rib::sources(&c);
-    from.best_changed_from(&c, s.as_deref());
-    other.best_changed_from(&c, s.as_deref());
+    from.best_changed_from(&c, s.as_ref());
+    other.best_changed_from(&c, s.as_ref());
     let to_from = from.take_updates(T).unwrap();
     assert_eq!(to_from.len(), 1, "{to_from:?}");
     assert_eq!(to_from[0].nlri, vec![net("10.9.0.0/16")]);

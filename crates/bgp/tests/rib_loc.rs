@@ -30,7 +30,7 @@ fn announce_then_withdraw() {
         T,
     );
     assert_eq!(changes.len(), 2);
-    assert!(changes.iter().all(|c| c.old_best.is_none() && c.new_best.is_some()));
+    assert!(changes.iter().all(|c| c.old_best().is_none() && c.new_best().is_some()));
     let best = rib.best(&key("10.1.0.0/16")).unwrap();
     assert_eq!(best.peer, PeerId(1));
     assert_eq!(best.next_hop.unwrap().address.to_string(), "10.0.0.1");
@@ -41,7 +41,7 @@ fn announce_then_withdraw() {
     let changes = rib.apply_update(PeerId(1), &withdraw(&["10.1.0.0/16"]), T);
     assert_eq!(changes.len(), 1);
     assert_eq!(changes[0].key, key("10.1.0.0/16"));
-    assert!(changes[0].new_best.is_none());
+    assert!(changes[0].new_best().is_none());
     assert!(rib.best(&key("10.1.0.0/16")).is_none());
     assert_eq!(rib.path_count(PeerId(1)), 1);
     // Withdrawing what is not there changes nothing.
@@ -67,12 +67,12 @@ fn second_peer_changes_best_only_when_better() {
     // Shorter path from peer 2 replaces its own (implicit withdraw) and becomes best.
     let c = rib.apply_update(PeerId(2), &announce(&["10.1.0.0/16"], attrs(&[65002]), "10.0.0.2"), T);
     assert_eq!(c.len(), 1);
-    assert_eq!(c[0].old_best.as_ref().unwrap().peer, PeerId(1));
-    assert_eq!(c[0].new_best.as_ref().unwrap().peer, PeerId(2));
+    assert_eq!(c[0].old_best().unwrap().peer, PeerId(1));
+    assert_eq!(c[0].new_best().unwrap().peer, PeerId(2));
     assert_eq!(rib.paths(&key("10.1.0.0/16")).len(), 2);
     // Withdraw the best: falls back to peer 1.
     let c = rib.apply_update(PeerId(2), &withdraw(&["10.1.0.0/16"]), T);
-    assert_eq!(c[0].new_best.as_ref().unwrap().peer, PeerId(1));
+    assert_eq!(c[0].new_best().unwrap().peer, PeerId(1));
 }
 
 #[test]
@@ -92,7 +92,7 @@ fn implicit_withdraw_with_new_attributes_is_a_change() {
         T,
     );
     assert_eq!(c.len(), 1);
-    assert_eq!(c[0].new_best.as_ref().unwrap().attributes.med, Some(5));
+    assert_eq!(c[0].new_best().unwrap().attributes.med, Some(5));
     assert_eq!(rib.paths(&key("10.1.0.0/16")).len(), 1);
     // The same route again (a refresh) is no change.
     let c = rib.apply_update(
@@ -126,7 +126,7 @@ fn treat_as_withdraw_removes_the_announced_routes() {
     assert!(broken.treat_as_withdraw());
     let c = rib.apply_update(PeerId(1), &broken, T);
     assert_eq!(c.len(), 1);
-    assert!(c[0].new_best.is_none());
+    assert!(c[0].new_best().is_none());
     assert!(rib.best(&key("10.1.0.0/16")).is_none());
 }
 
@@ -285,7 +285,7 @@ fn add_path_keeps_one_path_per_identifier() {
         errors: Vec::new(),
     };
     let c = rib.apply_update(PeerId(3), &w, T);
-    assert_eq!(c[0].new_best.as_ref().unwrap().path_id, Some(1));
+    assert_eq!(c[0].new_best().unwrap().path_id, Some(1));
     assert_eq!(rib.path_count(PeerId(3)), 1);
 }
 

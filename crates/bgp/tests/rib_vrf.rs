@@ -186,5 +186,5 @@ fn vpn_export_is_a_local_path_in_the_rib() {
     assert_eq!(best.peer, PeerId::LOCAL);
     assert_eq!(best.route_targets().count(), 2);
     let c = rib.remove(PeerId::LOCAL, &key, None);
-    assert!(c[0].new_best.is_none());
+    assert!(c[0].new_best().is_none());
 }

@@ -30,12 +30,7 @@ fn remote_only(changes: &[BestChange]) -> Vec<BestChange> {
         // Only VPN and EVPN routes are imported into VRFs (RFC 4364 §4.3.5, RFC 9136 §3): a
         // full unicast table passes by without a copy.
         .filter(|c| matches!(c.key.family(), Family::Vpnv4 | Family::Vpnv6 | Family::L2vpnEvpn))
-        .map(|c| BestChange {
-            key: c.key.clone(),
-            old_best: c.old_best.clone().filter(|p| p.peer != PeerId::LOCAL),
-            new_best: c.new_best.clone().filter(|p| p.peer != PeerId::LOCAL),
-        })
-        .filter(|c| c.old_best.is_some() || c.new_best.is_some())
+        .filter_map(|c| c.without_peer(PeerId::LOCAL))
         .collect()
 }
 
@@ -70,11 +65,7 @@ impl Imports {
         let all: Vec<BestChange> = rib
             .best_paths()
             .filter(|(_, p)| p.peer != PeerId::LOCAL)
-            .map(|(key, path)| BestChange {
-                key: key.clone(),
-                old_best: None,
-                new_best: Some(path.clone()),
-            })
+            .map(|(key, path)| BestChange::new(key, None, Some(path)))
             .collect();
         fresh.apply(&all, &rib.config().decision);
         let old = self.vrfs.remove(&name);

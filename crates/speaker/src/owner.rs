@@ -854,7 +854,7 @@ impl Owner {
         let sources = weft_bgp::rib::sources(changes);
         for p in self.peers.values_mut() {
             if let Some(adj) = &mut p.adj_out {
-                adj.best_changed_from(changes, sources.as_deref());
+                adj.best_changed_from(changes, sources.as_ref());
             }
         }
     }

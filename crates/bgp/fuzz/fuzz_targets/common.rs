@@ -339,10 +339,10 @@ impl Harness {
     fn rib_action(&mut self, action: &Action) {
         let changes = self.rib.on_session_action(PEER, action, self.now);
         for c in &changes {
-            assert_ne!(c.old_best, c.new_best);
+            assert_ne!(c.old_best(), c.new_best());
         }
         if let Some(last) = changes.last() {
-            assert_eq!(self.rib.best(&last.key), last.new_best.clone());
+            assert_eq!(self.rib.best(&last.key), last.new_best());
         }
         if let Action::Down { retain, .. } = action
             && retain.is_empty()

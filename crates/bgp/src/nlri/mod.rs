@@ -45,6 +45,19 @@ impl Nlri {
         }
     }
 
+    /// The same NLRI with `path_id` as its ADD-PATH identifier (RFC 7911 §3; `None`: without).
+    pub fn with_path_id(self, path_id: Option<u32>) -> Nlri {
+        match self {
+            Nlri::Prefix(p) => Nlri::Prefix(Prefix { path_id, ..p }),
+            Nlri::Vpn(p) => Nlri::Vpn(VpnPrefix { path_id, ..p }),
+            Nlri::Evpn(e) => Nlri::Evpn(Evpn {
+                path_id,
+                route: e.route,
+            }),
+            Nlri::Rtc(r) => Nlri::Rtc(Rtc { path_id, ..r }),
+        }
+    }
+
     pub fn path_id(&self) -> Option<u32> {
         match self {
             Nlri::Prefix(p) => p.path_id,

@@ -37,18 +37,20 @@ use std::time::Duration;
 use super::decision::compare;
 use super::key::RouteKey;
 use super::loc::{BestChange, Rib};
-use super::out_queue::{Change, OutQueue};
+use super::out_queue::{Change, Export, OutQueue};
 use super::path::{Path, PeerId, PeerInfo, PeerKind};
 use super::policy::Policy;
 use super::rtc::RtFilter;
+use super::stored::Stored;
 use super::table::{FastMap, hash_key};
+use super::view::PathView;
 use crate::attribute::{AsPath, AsSegment, MpReach, MpUnreach, NextHop, PathAttributes, SegmentType};
 use crate::codec::SessionCaps;
 use crate::error::EncodeError;
 use crate::family::Family;
 use crate::fsm::Time;
 use crate::message::{Message, Update};
-use crate::nlri::{Evpn, Nlri, Prefix, Rtc, VpnPrefix};
+use crate::nlri::{Nlri, Prefix};
 
 /// One peer as the Adj-RIB-Out sees it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -120,16 +122,12 @@ type ExportSource = (usize, PeerKind, Ipv4Addr);
 /// One path of each source (attributes allocation and peer) of the paths in `changes`, for
 /// [`AdjRibOut::best_changed_from`]; `None` past [`MAX_SOURCES`] (the routes of one UPDATE share
 /// a source, so the list is short; paths learned one UPDATE each are not worth listing).
-pub fn sources(changes: &[BestChange]) -> Option<Vec<&Path>> {
-    let mut out: Vec<&Path> = Vec::new();
+pub fn sources(changes: &[BestChange]) -> Option<Sources<'_>> {
+    let mut out: Vec<&Stored> = Vec::new();
     let mut last = (0, 0);
-    for p in changes
-        .iter()
-        .flat_map(|c| [c.old_best.as_ref(), c.new_best.as_ref()])
-        .flatten()
-    {
+    for p in changes.iter().flat_map(|c| [c.old.as_ref(), c.new.as_ref()]).flatten() {
         let s = source_of(Some(p));
-        if s != last && !out.iter().any(|q| source_of(Some(q)) == s) {
+        if s != last && !out.iter().any(|q| source_of(Some(*q)) == s) {
             if out.len() == MAX_SOURCES {
                 return None;
             }
@@ -137,7 +135,22 @@ pub fn sources(changes: &[BestChange]) -> Option<Vec<&Path>> {
         }
         last = s;
     }
-    Some(out)
+    Some(Sources(out))
+}
+
+/// One path of each source of a batch of changes ([`sources`]).
+#[derive(Debug)]
+pub struct Sources<'a>(Vec<&'a Stored>);
+
+impl Sources<'_> {
+    /// How many sources the batch has.
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
 }
 
 /// The most sources [`sources`] lists.
@@ -145,16 +158,13 @@ const MAX_SOURCES: usize = 16;
 
 /// A path's attributes allocation and peer (0s for no path): what [`AdjRibOut::refuses`]
 /// depends on.
-fn source_of(path: Option<&Path>) -> (usize, u32) {
-    path.map_or((0, 0), |p| (Arc::as_ptr(&p.attributes) as usize, p.peer.0))
+fn source_of<P: PathView>(path: Option<&P>) -> (usize, u32) {
+    path.map_or((0, 0), |p| (Arc::as_ptr(p.attributes()) as usize, p.peer().0))
 }
 
-fn export_source(path: &Path) -> ExportSource {
-    (
-        Arc::as_ptr(&path.attributes) as usize,
-        path.peer_info.kind,
-        path.peer_info.router_id,
-    )
+fn export_source<P: PathView>(path: &P) -> ExportSource {
+    let info = path.peer_info();
+    (Arc::as_ptr(path.attributes()) as usize, info.kind, info.router_id)
 }
 
 /// Past this many cached attribute sets, those no path uses any more are forgotten.
@@ -236,7 +246,7 @@ impl AdjRibOut {
             .collect();
         let used = desired.len() as u32 + 2;
         for (id, mut out) in (2u32..).zip(desired) {
-            out.nlri = with_path_id(&out.nlri, Some(id));
+            out.nlri = out.nlri.with_path_id(Some(id));
             let slot = (key.clone(), id);
             if self.extra_advertised.get(&slot) == Some(&out) {
                 self.extra_pending.remove(&slot);
@@ -293,16 +303,17 @@ impl AdjRibOut {
             change(self);
             return;
         }
-        let before: Vec<Option<Outgoing>> = keys
-            .iter()
-            .map(|k| match self.pending.get(k) {
+        let mut before: Vec<Option<Export>> = Vec::with_capacity(keys.len());
+        for k in keys {
+            let sent = match self.pending.get(k) {
                 Some(c) => c.sent.clone(),
-                None => rib.best(k).and_then(|p| self.export(k, &p)),
-            })
-            .collect();
+                None => rib.best_stored(k).and_then(|p| self.export_stored(k, p)),
+            };
+            before.push(sent);
+        }
         change(self);
         for (key, sent) in keys.iter().zip(before) {
-            let desired = rib.best(key).and_then(|p| self.export(key, &p));
+            let desired = rib.best_stored(key).and_then(|p| self.export_stored(key, p));
             self.queue(key, sent, desired);
             self.consider_extra(key, rib);
         }
@@ -316,8 +327,8 @@ impl AdjRibOut {
     /// §2), sent once the dump is out.
     pub fn initial_dump(&mut self, rib: &Rib) {
         self.dumped = true;
-        for (key, path) in rib.best_paths() {
-            let desired = self.export_shared(&key, &path);
+        for (key, path) in rib.best_stored_paths() {
+            let desired = self.export_stored(&key, path);
             self.queue(&key, None, desired);
             self.consider_extra(&key, rib);
         }
@@ -334,18 +345,16 @@ impl AdjRibOut {
         for c in changes {
             // Nothing queued, and neither path is for this peer: nothing to do.
             if self.pending.is_empty() {
-                let sources = [source_of(c.old_best.as_ref()), source_of(c.new_best.as_ref())];
+                let sources = [source_of(c.old.as_ref()), source_of(c.new.as_ref())];
                 if refused == Some(sources) {
                     continue;
                 }
-                if c.old_best.as_ref().is_none_or(|p| self.refuses(p))
-                    && c.new_best.as_ref().is_none_or(|p| self.refuses(p))
-                {
+                if c.old.as_ref().is_none_or(|p| self.refuses(p)) && c.new.as_ref().is_none_or(|p| self.refuses(p)) {
                     refused = Some(sources);
                     continue;
                 }
             }
-            self.consider(&c.key, c.old_best.as_ref(), c.new_best.as_ref());
+            self.consider(&c.key, c.old.as_ref(), c.new.as_ref());
         }
     }
 
@@ -353,8 +362,8 @@ impl AdjRibOut {
     /// [`sources`]): a peer that refuses every one of them and has nothing queued passes over
     /// the whole batch at once (a full table withdrawn by one peer costs the others nothing per
     /// route).
-    pub fn best_changed_from(&mut self, changes: &[BestChange], sources: Option<&[&Path]>) {
-        if self.pending.is_empty() && sources.is_some_and(|s| s.iter().all(|p| self.refuses(p))) {
+    pub fn best_changed_from(&mut self, changes: &[BestChange], sources: Option<&Sources>) {
+        if self.pending.is_empty() && sources.is_some_and(|s| s.0.iter().all(|p| self.refuses(*p))) {
             self.dumped = true;
             return;
         }
@@ -380,7 +389,7 @@ impl AdjRibOut {
     /// What the peer has for `key`, queued changes included: the export of the best path.
     pub fn advertised(&self, key: &RouteKey, rib: &Rib) -> Option<Outgoing> {
         match self.pending.get(key) {
-            Some(c) => c.desired.clone(),
+            Some(c) => c.desired.as_ref().map(|e| self.outgoing_of(key, e)),
             None => rib.best(key).and_then(|p| self.export(key, &p)),
         }
     }
@@ -422,19 +431,23 @@ impl AdjRibOut {
         let mut groups = Groups::default();
         for (key, change) in pending {
             let family = key.family();
-            if change.is_noop() {
+            if self.same_export(&key, change.sent.as_ref(), change.desired.as_ref()) {
                 continue;
             }
             match (change.sent, change.desired) {
                 (Some(old), None) => {
-                    withdrawn.entry(family).or_default().push(old.nlri);
+                    withdrawn
+                        .entry(family)
+                        .or_default()
+                        .push(self.sent_nlri(&key, &old.path));
                     if let Some(n) = self.sent.get_mut(&family) {
                         *n = n.saturating_sub(1);
                     }
                 }
                 (None, None) => {}
                 (sent, Some(out)) => {
-                    groups.add(family, &out);
+                    let next_hop = self.sent_next_hop(&key, &out.path);
+                    groups.add(family, &out.attributes, next_hop, self.sent_nlri(&key, &out.path));
                     if sent.is_none() {
                         *self.sent.entry(family).or_default() += 1;
                     }
@@ -450,7 +463,7 @@ impl AdjRibOut {
                     }
                 }
                 Some(out) => {
-                    groups.add(family, &out);
+                    groups.add(family, &out.attributes, out.next_hop, out.nlri.clone());
                     self.extra_advertised.insert((key, id), out);
                 }
             }
@@ -482,16 +495,16 @@ impl AdjRibOut {
     }
 
     /// Queues what the best path of `key` changing from `old` to `new` means for this peer.
-    fn consider(&mut self, key: &RouteKey, old: Option<&Path>, new: Option<&Path>) {
-        let desired = new.and_then(|p| self.export_shared(key, p));
+    fn consider(&mut self, key: &RouteKey, old: Option<&Stored>, new: Option<&Stored>) {
+        let desired = new.and_then(|p| self.export_stored(key, p));
         let hash = hash_key(key);
         match self.pending.get_mut_hashed(key, hash) {
             // Back to what the peer has, it may be: then nothing goes.
             Some(c) => c.desired = desired,
             None => {
                 // The peer has the old best path's export (every earlier change was sent).
-                let sent = old.and_then(|p| self.export_shared(key, p));
-                if sent != desired {
+                let sent = old.and_then(|p| self.export_stored(key, p));
+                if !self.same_export(key, sent.as_ref(), desired.as_ref()) {
                     self.pending.push_hashed(key.clone(), hash, Change { sent, desired });
                 }
             }
@@ -500,40 +513,72 @@ impl AdjRibOut {
 
     /// Queues a change from `sent` (what the peer has, when nothing is queued for `key`) to
     /// `desired`, or drops the queued one that the change undoes.
-    fn queue(&mut self, key: &RouteKey, sent: Option<Outgoing>, desired: Option<Outgoing>) {
+    fn queue(&mut self, key: &RouteKey, sent: Option<Export>, desired: Option<Export>) {
+        let same = self.same_export(key, sent.as_ref(), desired.as_ref());
         match self.pending.get_mut(key) {
             // Back to what the peer has, it may be: then nothing goes.
             Some(c) => c.desired = desired,
-            None if sent == desired => {}
+            None if same => {}
             None => self.pending.push(key.clone(), Change { sent, desired }),
         }
     }
 
     /// The route as this peer gets it, or `None` when it must not get it.
     pub fn export(&self, key: &RouteKey, path: &Path) -> Option<Outgoing> {
-        let next_hop = self.export_next_hop(key, path)?;
-        let attributes = Arc::new(self.export_attributes(path)?);
-        Some(self.outgoing(key, path, attributes, next_hop))
+        self.export_view(key, path)
     }
 
-    /// [`AdjRibOut::export`] with the attributes shared by every route whose received attributes
-    /// were one allocation.
-    fn export_shared(&mut self, key: &RouteKey, path: &Path) -> Option<Outgoing> {
+    fn export_view<P: PathView>(&self, key: &RouteKey, path: &P) -> Option<Outgoing> {
+        if !self.may_send(key, path) {
+            return None;
+        }
+        let attributes = Arc::new(self.export_attributes(path)?);
+        Some(self.outgoing(key, path, attributes))
+    }
+
+    /// [`AdjRibOut::export`] of a stored path, kept as the path and the attributes it gets
+    /// (shared by every route whose received attributes were one allocation).
+    fn export_stored(&mut self, key: &RouteKey, path: &Stored) -> Option<Export> {
         if let Some((last, None)) = &self.last_exported
             && *last == export_source(path)
         {
             // The export policy rejects these attributes: nothing else to work out.
             return None;
         }
-        let next_hop = self.export_next_hop(key, path)?;
+        if !self.may_send(key, path) {
+            return None;
+        }
         let attributes = self.shared_attributes(path)?;
-        Some(self.outgoing(key, path, attributes, next_hop))
+        Some(Export {
+            path: path.clone(),
+            attributes,
+        })
+    }
+
+    /// The route `export` stands for, as it goes on the wire.
+    fn outgoing_of(&self, key: &RouteKey, export: &Export) -> Outgoing {
+        self.outgoing(key, &export.path, export.attributes.clone())
+    }
+
+    /// Whether two exports (or their absence) are the same route to the peer: the same
+    /// attributes, NLRI and next hop as sent.
+    fn same_export(&self, key: &RouteKey, a: Option<&Export>, b: Option<&Export>) -> bool {
+        match (a, b) {
+            (None, None) => true,
+            (Some(a), Some(b)) => {
+                (Arc::ptr_eq(&a.attributes, &b.attributes) || a.attributes == b.attributes)
+                    && (Arc::ptr_eq(&a.path.source, &b.path.source)
+                        || self.sent_next_hop(key, &a.path) == self.sent_next_hop(key, &b.path))
+                    && a.path.same_nlri(&b.path)
+            }
+            _ => false,
+        }
     }
 
     /// The path's attributes as this peer gets them, computed once for every path with the
     /// same received attributes (one UPDATE's routes): `None` when the export policy rejects
     /// them.
-    fn shared_attributes(&mut self, path: &Path) -> Option<Arc<PathAttributes>> {
+    fn shared_attributes<P: PathView>(&mut self, path: &P) -> Option<Arc<PathAttributes>> {
         let source = export_source(path);
         if let Some((last, sent)) = &self.last_exported
             && *last == source
@@ -553,7 +598,7 @@ impl AdjRibOut {
                     self.last_exported = None;
                 }
                 let sent = self.export_attributes(path).map(Arc::new);
-                self.exported.insert(source, (path.attributes.clone(), sent.clone()));
+                self.exported.insert(source, (path.attributes().clone(), sent.clone()));
                 self.last_exported = Some((source, sent.clone()));
                 sent
             }
@@ -564,45 +609,54 @@ impl AdjRibOut {
     /// reflection rules keep it, or the export policy rejects its attributes. A peer that gets
     /// nothing of a run of changes (the routes of one UPDATE) passes over them at the cost of
     /// a comparison each.
-    fn refuses(&mut self, path: &Path) -> bool {
+    fn refuses<P: PathView>(&mut self, path: &P) -> bool {
         !self.may_get(path) || self.shared_attributes(path).is_none()
     }
 
     /// Split horizon (RFC 4271 §9.2) and the reflection rules (RFC 4456 §6).
-    fn may_get(&self, path: &Path) -> bool {
+    fn may_get<P: PathView>(&self, path: &P) -> bool {
         let c = &self.config;
-        if path.peer == c.peer {
+        if path.peer() == c.peer {
             return false;
         }
         let to_ebgp = c.info.kind == PeerKind::Ebgp;
-        let reflect = path.peer_info.kind == PeerKind::Ibgp && !to_ebgp;
+        let info = path.peer_info();
+        let reflect = info.kind == PeerKind::Ibgp && !to_ebgp;
         // RFC 4456 §6: client to everyone, non-client to clients; without reflection, never.
-        !(reflect && (c.cluster_id.is_none() || !(path.peer_info.rr_client || c.info.rr_client)))
+        !(reflect && (c.cluster_id.is_none() || !(info.rr_client || c.info.rr_client)))
     }
 
-    fn outgoing(&self, key: &RouteKey, path: &Path, attributes: Arc<PathAttributes>, next_hop: NextHop) -> Outgoing {
-        let family = key.family();
-        let path_id = self.config.caps.add_path(family).then_some(1);
+    fn outgoing<P: PathView>(&self, key: &RouteKey, path: &P, attributes: Arc<PathAttributes>) -> Outgoing {
         Outgoing {
-            nlri: with_path_id(&path.nlri, path_id),
+            nlri: self.sent_nlri(key, path),
             attributes,
-            next_hop: next_hop_for(family, next_hop),
+            next_hop: self.sent_next_hop(key, path),
         }
     }
 
-    /// Whether this peer may get the path (RFC 4271 §9.2, RFC 4456 §6, RFC 4684), and its next
-    /// hop when it may.
-    fn export_next_hop(&self, key: &RouteKey, path: &Path) -> Option<NextHop> {
+    /// The NLRI of the path as sent: with path identifier 1 where ADD-PATH send was negotiated
+    /// (RFC 7911 §3), none otherwise.
+    fn sent_nlri<P: PathView>(&self, key: &RouteKey, path: &P) -> Nlri {
+        let path_id = self.config.caps.add_path(key.family()).then_some(1);
+        path.nlri(key).with_path_id(path_id)
+    }
+
+    /// Whether this peer may get the path (RFC 4271 §9.2, RFC 4456 §6, RFC 4684).
+    fn may_send<P: PathView>(&self, key: &RouteKey, path: &P) -> bool {
+        if !self.may_get(path) || !self.config.families.contains(&key.family()) {
+            return false;
+        }
+        match &self.rt_filter {
+            Some(filter) if key.rt_constrained() => filter.allows_targets(path.route_targets()),
+            _ => true,
+        }
+    }
+
+    /// The next hop the path goes out with to this peer (RFC 4271 §5.1.3), in the form its
+    /// family carries.
+    fn sent_next_hop<P: PathView>(&self, key: &RouteKey, path: &P) -> NextHop {
         let c = &self.config;
         let family = key.family();
-        if !self.may_get(path) || !c.families.contains(&family) {
-            return None;
-        }
-        if let Some(filter) = &self.rt_filter
-            && !filter.allows(key, path)
-        {
-            return None;
-        }
         let to_ebgp = c.info.kind == PeerKind::Ebgp;
         let own_hop = match (self.ipv6_next_hop, c.local_address) {
             (Some(v6), IpAddr::V4(_)) if matches!(family, Family::Ipv6Unicast | Family::Vpnv6) => {
@@ -610,35 +664,37 @@ impl AdjRibOut {
             }
             _ => NextHop::new(c.local_address),
         };
-        Some(if to_ebgp {
-            match path.next_hop {
+        let hop = if to_ebgp {
+            match path.next_hop() {
                 // A third-party next hop (RFC 4271 §5.1.3): a controller originates VPN and EVPN
                 // routes for the nodes that forward (RFC 9136 §3: the NVE's VTEP); it is not on
                 // the data path, so it must not put itself there.
-                Some(h) if path.peer_info.kind == PeerKind::Local && !h.address.is_unspecified() => h,
+                Some(h) if path.peer_info().kind == PeerKind::Local && !h.address.is_unspecified() => h,
                 _ => own_hop,
             }
         } else {
-            match path.next_hop {
-                Some(h) if path.peer_info.kind != PeerKind::Local || !h.address.is_unspecified() => h,
+            match path.next_hop() {
+                Some(h) if path.peer_info().kind != PeerKind::Local || !h.address.is_unspecified() => h,
                 _ => own_hop,
             }
-        })
+        };
+        next_hop_for(family, hop)
     }
 
     /// The path's attributes as this peer gets them (the export policy applied), `None` when the
     /// policy rejects them. Depends on the path's attributes, peer kind and router id only.
-    fn export_attributes(&self, path: &Path) -> Option<PathAttributes> {
+    fn export_attributes<P: PathView>(&self, path: &P) -> Option<PathAttributes> {
         let c = &self.config;
         let to_ebgp = c.info.kind == PeerKind::Ebgp;
-        let reflect = path.peer_info.kind == PeerKind::Ibgp && !to_ebgp;
-        let mut a = path.attributes.for_propagation();
+        let info = path.peer_info();
+        let reflect = info.kind == PeerKind::Ibgp && !to_ebgp;
+        let mut a = path.attributes().for_propagation();
         a.next_hop = None;
         a.mp_reach = None;
         a.mp_unreach = None;
         if to_ebgp {
             a.local_pref = None;
-            if path.peer_info.kind != PeerKind::Local {
+            if info.kind != PeerKind::Local {
                 a.med = None;
             }
             a.originator_id = None;
@@ -647,7 +703,7 @@ impl AdjRibOut {
         } else {
             a.local_pref = Some(a.local_pref.unwrap_or(c.default_local_pref));
             if reflect {
-                a.originator_id = Some(a.originator_id.unwrap_or(path.peer_info.router_id));
+                a.originator_id = Some(a.originator_id.unwrap_or(info.router_id));
                 if let Some(cluster) = c.cluster_id {
                     a.cluster_list.insert(0, cluster);
                 }
@@ -682,42 +738,35 @@ struct Groups {
 }
 
 impl Groups {
-    fn add(&mut self, family: Family, out: &Outgoing) {
-        let id = (family, Arc::as_ptr(&out.attributes) as usize, out.next_hop);
+    fn add(&mut self, family: Family, attributes: &Arc<PathAttributes>, next_hop: NextHop, nlri: Nlri) {
+        let id = (family, Arc::as_ptr(attributes) as usize, next_hop);
         // Routes of one received UPDATE come one after another: the last group, no hashing.
         if let Some((last, i)) = &self.last
             && *last == id
             && let Some(g) = self.list.get_mut(*i)
         {
-            g.3.push(out.nlri.clone());
+            g.3.push(nlri);
             return;
         }
         let found = self.by_source.get(&id).copied();
-        if let Some(i) = found {
-            self.last = Some((id, i));
-        }
-        if let Some(i) = found
-            && let Some(g) = self.list.get_mut(i)
-        {
-            g.3.push(out.nlri.clone());
-            return;
-        }
-        let same = self
-            .list
-            .iter()
-            .position(|(f, a, h, _)| *f == family && *h == out.next_hop && **a == *out.attributes);
-        let i = match same {
+        let i = match found {
             Some(i) => i,
             None => {
-                self.list
-                    .push((family, out.attributes.clone(), out.next_hop, Vec::new()));
-                self.list.len() - 1
+                let same = self
+                    .list
+                    .iter()
+                    .position(|(f, a, h, _)| *f == family && *h == next_hop && **a == **attributes);
+                let i = same.unwrap_or_else(|| {
+                    self.list.push((family, attributes.clone(), next_hop, Vec::new()));
+                    self.list.len() - 1
+                });
+                self.by_source.insert(id, i);
+                i
             }
         };
-        self.by_source.insert(id, i);
         self.last = Some((id, i));
         if let Some(g) = self.list.get_mut(i) {
-            g.3.push(out.nlri.clone());
+            g.3.push(nlri);
         }
     }
 }
@@ -801,18 +850,6 @@ fn prepend(mut path: AsPath, asn: u32) -> AsPath {
         ),
     }
     path
-}
-
-fn with_path_id(nlri: &Nlri, path_id: Option<u32>) -> Nlri {
-    match nlri {
-        Nlri::Prefix(p) => Nlri::Prefix(Prefix { path_id, ..*p }),
-        Nlri::Vpn(p) => Nlri::Vpn(VpnPrefix { path_id, ..p.clone() }),
-        Nlri::Evpn(e) => Nlri::Evpn(Evpn {
-            path_id,
-            route: e.route.clone(),
-        }),
-        Nlri::Rtc(r) => Nlri::Rtc(Rtc { path_id, ..*r }),
-    }
 }
 
 fn withdrawal(family: Family, nlri: Vec<Nlri>) -> Update {

@@ -9,6 +9,7 @@ use std::net::Ipv4Addr;
 use std::sync::Arc;
 
 use super::adj_in::{AdjRibIn, PathRef};
+pub use super::change::BestChange;
 use super::decision::{self, DecisionConfig};
 use super::key::RouteKey;
 use super::path::{Path, PeerId, PeerInfo};
@@ -40,14 +41,6 @@ impl RibConfig {
             cluster_id: None,
         }
     }
-}
-
-/// The best path of `key` changed from `old_best` to `new_best` (`None`: no route).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct BestChange {
-    pub key: RouteKey,
-    pub old_best: Option<Path>,
-    pub new_best: Option<Path>,
 }
 
 /// The paths to one destination: most have one, kept inline; several are a boxed slice (two
@@ -451,6 +444,11 @@ impl Rib {
         self.stored(key).and_then(Entry::best).map(|p| p.path(key))
     }
 
+    /// The best path to `key` as stored.
+    pub(crate) fn best_stored(&self, key: &RouteKey) -> Option<&Stored> {
+        self.stored(key).and_then(Entry::best)
+    }
+
     /// From now on, remember every key whose paths change (not only its best path), for
     /// [`Rib::take_path_changes`]. Costs nothing until called.
     pub fn track_path_changes(&mut self) {
@@ -507,6 +505,11 @@ impl Rib {
         self.entries
             .iter()
             .filter_map(|(_, k, e)| e.best().map(|b| (k.clone(), b.path(&k))))
+    }
+
+    /// [`Rib::best_paths`] as stored.
+    pub(crate) fn best_stored_paths(&self) -> impl Iterator<Item = (RouteKey, &Stored)> + '_ {
+        self.entries.iter().filter_map(|(_, k, e)| e.best().map(|b| (k, b)))
     }
 
     /// The paths `peer` sent of `family` (its Adj-RIB-In of that family).
@@ -744,8 +747,8 @@ impl Rib {
             if !same {
                 // The readable paths only for real changes.
                 out.push(BestChange {
-                    old_best: old_best.map(|p| p.path(&key)),
-                    new_best: new_best.map(|p| p.path(&key)),
+                    old: old_best,
+                    new: new_best,
                     key,
                 });
             }

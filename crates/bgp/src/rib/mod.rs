@@ -9,6 +9,7 @@
 
 pub mod adj_in;
 pub mod adj_out;
+mod change;
 pub mod decision;
 pub mod key;
 pub mod loc;
@@ -19,9 +20,10 @@ pub mod pre_policy;
 pub mod rtc;
 mod stored;
 mod table;
+mod view;
 pub mod vrf;
 
-pub use adj_out::{AdjRibOut, OutPeerConfig, Outgoing, sources};
+pub use adj_out::{AdjRibOut, OutPeerConfig, Outgoing, Sources, sources};
 pub use decision::{DEFAULT_LOCAL_PREF, DecisionConfig, best, compare};
 pub use key::RouteKey;
 pub use loc::{BestChange, Rib, RibConfig};

@@ -1,26 +1,34 @@
 //! The changes queued for one peer until its next batch of UPDATEs: in the order they came, found
 //! by key through a hash index. A B-tree of them moved every change (two routes as sent, a few
-//! hundred octets) on each insertion; here a change is written once and read once.
+//! hundred octets) on each insertion; here a change is written once and read once, and it is
+//! small: a route as sent is kept as the path it is the export of and the attributes it got
+//! (the NLRI and next hop follow from the path and the peer's settings, which never change
+//! while the change waits).
+
+use std::sync::Arc;
 
 use hashbrown::HashTable;
 
-use super::adj_out::Outgoing;
 use super::key::RouteKey;
+use super::stored::Stored;
 use super::table::hash_key;
+use crate::attribute::PathAttributes;
 
-/// One queued change of what a peer has for a destination.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct Change {
-    /// What the peer had when the change was first queued (`None`: nothing).
-    pub sent: Option<Outgoing>,
-    /// What it gets (`None`: a withdrawal). Equal to `sent`: nothing to send after all.
-    pub desired: Option<Outgoing>,
+/// A route as this peer has it or gets it: the export of `path` with `attributes` (the export
+/// rules and policy applied when it was queued).
+#[derive(Debug, Clone)]
+pub(crate) struct Export {
+    pub path: Stored,
+    pub attributes: Arc<PathAttributes>,
 }
 
-impl Change {
-    pub fn is_noop(&self) -> bool {
-        self.sent == self.desired
-    }
+/// One queued change of what a peer has for a destination.
+#[derive(Debug, Clone)]
+pub(crate) struct Change {
+    /// What the peer had when the change was first queued (`None`: nothing).
+    pub sent: Option<Export>,
+    /// What it gets (`None`: a withdrawal). The same route as `sent`: nothing to send after all.
+    pub desired: Option<Export>,
 }
 
 #[derive(Debug, Clone, Default)]

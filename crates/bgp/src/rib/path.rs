@@ -92,10 +92,7 @@ impl Path {
 
     /// The route's route targets (RFC 4360 §4).
     pub fn route_targets(&self) -> impl Iterator<Item = weft_net::RouteTarget> + '_ {
-        self.attributes.extended_communities.iter().filter_map(|c| match c {
-            crate::attribute::ExtendedCommunity::RouteTarget(rt) => Some(*rt),
-            _ => None,
-        })
+        super::view::PathView::route_targets(self)
     }
 
     /// The AS the path came from (RFC 4271 §9.1.2.2 (c)): the first AS of the AS_PATH's first

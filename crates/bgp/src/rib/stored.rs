@@ -142,6 +142,17 @@ impl Stored {
             || (a.next_hop == b.next_hop && (Arc::ptr_eq(&a.attributes, &b.attributes) || a.attributes == b.attributes))
     }
 
+    /// The same NLRI whatever the path identifiers: what the peer it is exported to sees (the
+    /// Adj-RIB-Out sets its own identifiers).
+    pub fn same_nlri(&self, other: &Stored) -> bool {
+        match (self.tail.as_deref(), other.tail.as_deref()) {
+            (Some(Tail::Nlri(a)), Some(Tail::Nlri(b))) if a != b => {
+                a.clone().with_path_id(None) == b.clone().with_path_id(None)
+            }
+            (a, b) => a == b,
+        }
+    }
+
     /// The NLRI as received.
     pub fn nlri(&self, key: &RouteKey) -> Nlri {
         let path_id = self.path_id();

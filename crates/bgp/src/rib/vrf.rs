@@ -147,7 +147,7 @@ impl Vrf {
         let mut touched = BTreeSet::new();
         for c in changes {
             if let Some(prefix) = import_prefix(&c.key) {
-                self.set_candidate(prefix, &c.key, c.new_best.as_ref());
+                self.set_candidate(prefix, &c.key, c.new_best().as_ref());
                 touched.insert(prefix);
             }
         }

@@ -98,11 +98,7 @@ mod tests {
         let key = vrf.export_key(prefix.parse().unwrap());
         let mut path = path;
         path.peer = weft_bgp::rib::PeerId(7);
-        let change = weft_bgp::rib::BestChange {
-            key,
-            old_best: None,
-            new_best: Some(path),
-        };
+        let change = weft_bgp::rib::BestChange::new(key, None, Some(path));
         let out = table.apply(&[change], &weft_bgp::rib::DecisionConfig::new(64501));
         out.into_iter().next().and_then(|c| c.new).expect("imported")
     }
