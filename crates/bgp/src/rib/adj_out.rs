@@ -38,19 +38,20 @@ use super::decision::compare;
 use super::key::RouteKey;
 use super::loc::{BestChange, Rib};
 use super::out_queue::{Change, Export, OutQueue};
+use super::packing::Packer;
 use super::path::{Path, PeerId, PeerInfo, PeerKind};
 use super::policy::Policy;
 use super::rtc::RtFilter;
 use super::stored::Stored;
 use super::table::{FastMap, hash_key};
 use super::view::PathView;
-use crate::attribute::{AsPath, AsSegment, MpReach, MpUnreach, NextHop, PathAttributes, SegmentType};
+use crate::attribute::{AsPath, AsSegment, NextHop, PathAttributes, SegmentType};
 use crate::codec::SessionCaps;
 use crate::error::EncodeError;
 use crate::family::Family;
 use crate::fsm::Time;
-use crate::message::{Message, Update};
-use crate::nlri::{Nlri, Prefix};
+use crate::message::Update;
+use crate::nlri::Nlri;
 
 /// One peer as the Adj-RIB-Out sees it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -427,8 +428,8 @@ impl AdjRibOut {
             return Ok(Vec::new());
         }
         let pending = self.pending.take();
-        let mut withdrawn: BTreeMap<Family, Vec<Nlri>> = BTreeMap::new();
-        let mut groups = Groups::default();
+        let caps = self.config.caps.clone();
+        let mut packer = Packer::new(&caps);
         for (key, change) in pending {
             let family = key.family();
             if self.same_export(&key, change.sent.as_ref(), change.desired.as_ref()) {
@@ -436,10 +437,7 @@ impl AdjRibOut {
             }
             match (change.sent, change.desired) {
                 (Some(old), None) => {
-                    withdrawn
-                        .entry(family)
-                        .or_default()
-                        .push(self.sent_nlri(&key, &old.path));
+                    packer.withdraw(family, self.sent_nlri(&key, &old.path))?;
                     if let Some(n) = self.sent.get_mut(&family) {
                         *n = n.saturating_sub(1);
                     }
@@ -447,7 +445,7 @@ impl AdjRibOut {
                 (None, None) => {}
                 (sent, Some(out)) => {
                     let next_hop = self.sent_next_hop(&key, &out.path);
-                    groups.add(family, &out.attributes, next_hop, self.sent_nlri(&key, &out.path));
+                    packer.announce(family, &out.attributes, next_hop, self.sent_nlri(&key, &out.path))?;
                     if sent.is_none() {
                         *self.sent.entry(family).or_default() += 1;
                     }
@@ -459,33 +457,16 @@ impl AdjRibOut {
             match change {
                 None => {
                     if let Some(old) = self.extra_advertised.remove(&(key, id)) {
-                        withdrawn.entry(family).or_default().push(old.nlri);
+                        packer.withdraw(family, old.nlri)?;
                     }
                 }
                 Some(out) => {
-                    groups.add(family, &out.attributes, out.next_hop, out.nlri.clone());
+                    packer.announce(family, &out.attributes, out.next_hop, out.nlri.clone())?;
                     self.extra_advertised.insert((key, id), out);
                 }
             }
         }
-        let caps = self.config.caps.clone();
-        let mut updates = Vec::new();
-        for (family, nlri) in withdrawn {
-            for (chunk, sized) in chunks(nlri, &withdrawal(family, Vec::new()), &caps)? {
-                push_sized(withdrawal(family, chunk), sized, &caps, &mut updates)?;
-            }
-        }
-        for (family, attributes, next_hop, nlri) in groups.list {
-            let empty = announcement(family, &attributes, next_hop, Vec::new());
-            for (chunk, sized) in chunks(nlri, &empty, &caps)? {
-                push_sized(
-                    announcement(family, &attributes, next_hop, chunk),
-                    sized,
-                    &caps,
-                    &mut updates,
-                )?;
-            }
-        }
+        let mut updates = packer.finish()?;
         updates.extend(std::mem::take(&mut self.end_of_rib).into_iter().map(Update::end_of_rib));
         if !updates.is_empty() {
             // Queued changes that undid each other send nothing and start no interval.
@@ -728,103 +709,6 @@ impl AdjRibOut {
     }
 }
 
-/// Announcements grouped by family, attributes and next hop, in the order first seen; found by
-/// the attributes' allocation (shared by the routes of one received UPDATE), then by value.
-#[derive(Default)]
-struct Groups {
-    list: Vec<(Family, Arc<PathAttributes>, NextHop, Vec<Nlri>)>,
-    by_source: HashMap<(Family, usize, NextHop), usize>,
-    last: Option<((Family, usize, NextHop), usize)>,
-}
-
-impl Groups {
-    fn add(&mut self, family: Family, attributes: &Arc<PathAttributes>, next_hop: NextHop, nlri: Nlri) {
-        let id = (family, Arc::as_ptr(attributes) as usize, next_hop);
-        // Routes of one received UPDATE come one after another: the last group, no hashing.
-        if let Some((last, i)) = &self.last
-            && *last == id
-            && let Some(g) = self.list.get_mut(*i)
-        {
-            g.3.push(nlri);
-            return;
-        }
-        let found = self.by_source.get(&id).copied();
-        let i = match found {
-            Some(i) => i,
-            None => {
-                let same = self
-                    .list
-                    .iter()
-                    .position(|(f, a, h, _)| *f == family && *h == next_hop && **a == **attributes);
-                let i = same.unwrap_or_else(|| {
-                    self.list.push((family, attributes.clone(), next_hop, Vec::new()));
-                    self.list.len() - 1
-                });
-                self.by_source.insert(id, i);
-                i
-            }
-        };
-        self.last = Some((id, i));
-        if let Some(g) = self.list.get_mut(i) {
-            g.3.push(nlri);
-        }
-    }
-}
-
-/// The octets one NLRI takes on the wire, where that is simple to know (prefixes and VPN
-/// prefixes); `None` for the rest.
-fn nlri_len(n: &Nlri) -> Option<usize> {
-    let id = |p: Option<u32>| if p.is_some() { 4 } else { 0 };
-    let bits = |net: &ipnet::IpNet| usize::from(net.prefix_len()).div_ceil(8);
-    match n {
-        Nlri::Prefix(p) => Some(id(p.path_id) + 1 + bits(&p.net)),
-        Nlri::Vpn(v) => Some(id(v.path_id) + 1 + 3 * v.labels.len() + 8 + bits(&v.net)),
-        _ => None,
-    }
-}
-
-/// Splits `nlri` into the pieces that fit one message each beside what `empty` (the UPDATE
-/// without them) takes, from the wire size of each NLRI, so that a large group is encoded once
-/// instead of halved again and again; NLRI of unknown size go in one piece ([`push_fitting`]
-/// halves that).
-fn chunks(nlri: Vec<Nlri>, empty: &Update, caps: &SessionCaps) -> Result<Vec<(Vec<Nlri>, bool)>, EncodeError> {
-    if nlri.iter().any(|n| nlri_len(n).is_none()) {
-        return Ok(vec![(nlri, false)]);
-    }
-    let base = Message::Update(empty.clone()).encode(caps)?.len();
-    // Room for the NLRI, less 2 octets in case an attribute length grows to two octets.
-    let room = caps.max_message_len().saturating_sub(base + 2);
-    let mut out = Vec::new();
-    let mut current = Vec::new();
-    let mut used = 0;
-    for n in nlri {
-        let len = nlri_len(&n).unwrap_or(0);
-        if used + len > room && !current.is_empty() {
-            out.push((std::mem::take(&mut current), true));
-            used = 0;
-        }
-        used += len;
-        current.push(n);
-    }
-    if !current.is_empty() {
-        // A single NLRI larger than the room is left to push_fitting's error.
-        let fits = used <= room;
-        out.push((current, fits));
-    }
-    Ok(out)
-}
-
-/// Queues an UPDATE whose size [`chunks`] already worked out (`sized`): it fits, no trial
-/// encoding; otherwise as [`push_fitting`] does.
-fn push_sized(u: Update, sized: bool, caps: &SessionCaps, out: &mut Vec<Update>) -> Result<(), EncodeError> {
-    if sized {
-        out.push(u);
-        Ok(())
-    } else {
-        push_fitting(u, caps, out)
-    }
-}
-
 /// An IPv4 next hop for an IPv6 family (IPv6 or VPNv6 routes over an IPv4 session) as the
 /// IPv4-mapped IPv6 address (RFC 4659 §3.2.1.1, RFC 4798 §2): MP_REACH_NLRI of those families
 /// carries 16 octets.
@@ -850,93 +734,4 @@ fn prepend(mut path: AsPath, asn: u32) -> AsPath {
         ),
     }
     path
-}
-
-fn withdrawal(family: Family, nlri: Vec<Nlri>) -> Update {
-    if family == Family::Ipv4Unicast {
-        Update {
-            withdrawn: prefixes(nlri),
-            ..Update::default()
-        }
-    } else {
-        let mut u = Update::default();
-        u.attributes.mp_unreach = Some(MpUnreach {
-            family,
-            withdrawn: nlri,
-        });
-        u
-    }
-}
-
-fn announcement(family: Family, attributes: &PathAttributes, next_hop: NextHop, nlri: Vec<Nlri>) -> Update {
-    let mut attributes = attributes.clone();
-    match (family, next_hop.address) {
-        (Family::Ipv4Unicast, IpAddr::V4(v4)) => {
-            attributes.next_hop = Some(v4);
-            Update {
-                withdrawn: Vec::new(),
-                attributes,
-                nlri: prefixes(nlri),
-            }
-        }
-        _ => {
-            attributes.mp_reach = Some(MpReach { family, next_hop, nlri });
-            Update {
-                withdrawn: Vec::new(),
-                attributes,
-                nlri: Vec::new(),
-            }
-        }
-    }
-}
-
-fn prefixes(nlri: Vec<Nlri>) -> Vec<Prefix> {
-    nlri.into_iter()
-        .filter_map(|n| match n {
-            Nlri::Prefix(p) => Some(p),
-            _ => None,
-        })
-        .collect()
-}
-
-/// How many NLRI an UPDATE carries, wherever they are.
-fn nlri_count(u: &Update) -> usize {
-    u.withdrawn.len()
-        + u.nlri.len()
-        + u.attributes.mp_reach.as_ref().map_or(0, |m| m.nlri.len())
-        + u.attributes.mp_unreach.as_ref().map_or(0, |m| m.withdrawn.len())
-}
-
-/// Splits an UPDATE's NLRI in halves until each part fits the session's maximum message size.
-fn push_fitting(u: Update, caps: &SessionCaps, out: &mut Vec<Update>) -> Result<(), EncodeError> {
-    match Message::Update(u.clone()).encode(caps) {
-        Ok(_) => {
-            out.push(u);
-            Ok(())
-        }
-        Err(EncodeError::TooLong { .. }) if nlri_count(&u) > 1 => {
-            let (a, b) = split(u);
-            push_fitting(a, caps, out)?;
-            push_fitting(b, caps, out)
-        }
-        Err(e) => Err(e),
-    }
-}
-
-fn half<T>(v: &mut Vec<T>, o: &mut Vec<T>) {
-    let mid = v.len() / 2;
-    *o = v.split_off(mid);
-}
-
-fn split(mut u: Update) -> (Update, Update) {
-    let mut other = u.clone();
-    half(&mut u.withdrawn, &mut other.withdrawn);
-    half(&mut u.nlri, &mut other.nlri);
-    if let (Some(m), Some(o)) = (u.attributes.mp_reach.as_mut(), other.attributes.mp_reach.as_mut()) {
-        half(&mut m.nlri, &mut o.nlri);
-    }
-    if let (Some(m), Some(o)) = (u.attributes.mp_unreach.as_mut(), other.attributes.mp_unreach.as_mut()) {
-        half(&mut m.withdrawn, &mut o.withdrawn);
-    }
-    (u, other)
 }

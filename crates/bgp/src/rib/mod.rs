@@ -14,6 +14,7 @@ pub mod decision;
 pub mod key;
 pub mod loc;
 mod out_queue;
+mod packing;
 pub mod path;
 pub mod policy;
 pub mod pre_policy;
