@@ -173,3 +173,63 @@ fn export_policy_changes_are_sent_as_the_difference() {
     assert_eq!(announced.len(), 1);
     assert!(announced[0].attributes.communities.is_empty());
 }
+
+/// A change still queued when the export policy changes is seen against what the peer got
+/// under the old policy: a route that flapped back to what the peer has gets the new
+/// communities, and one that the new policy refuses is withdrawn.
+#[test]
+fn queued_changes_are_measured_against_the_old_policy() {
+    let mut rib = rib();
+    let info = *rib.peer_info(PeerId(2)).unwrap();
+    let mut to = AdjRibOut::new(OutPeerConfig {
+        peer: PeerId(2),
+        info,
+        local_as: LOCAL_AS,
+        router_id: ip("192.0.2.100"),
+        cluster_id: None,
+        local_address: "10.0.0.100".parse().unwrap(),
+        caps: SessionCaps {
+            four_octet_as: true,
+            ..SessionCaps::default()
+        },
+        families: BTreeSet::from([Family::Ipv4Unicast]),
+        mrai: Duration::ZERO,
+        default_local_pref: 100,
+    });
+    let prefixes = ["10.0.0.0/24", "10.0.1.0/24"];
+    let a = || with_communities(&[(65001, 7)]);
+    to.initial_dump(&rib);
+    let changes = rib.apply_update(PeerId(1), &announce(&prefixes, a(), "10.1.0.1"), T);
+    to.best_changed(&changes);
+    let first = to.take_updates(T).unwrap();
+    assert_eq!(first.iter().map(|u| u.nlri.len()).sum::<usize>(), 2, "{first:?}");
+
+    // Both routes flap: withdrawn, then 10.0.0.0/24 the same again and 10.0.1.0/24 with a
+    // community the next policy refuses. Queued, not sent yet.
+    let changes = rib.apply_update(PeerId(1), &withdraw(&prefixes), T);
+    to.best_changed(&changes);
+    let changes = rib.apply_update(PeerId(1), &announce(&["10.0.0.0/24"], a(), "10.1.0.1"), T);
+    to.best_changed(&changes);
+    let changes = rib.apply_update(
+        PeerId(1),
+        &announce(&["10.0.1.0/24"], with_communities(&[(65001, 666)]), "10.1.0.1"),
+        T,
+    );
+    to.best_changed(&changes);
+    // Then the policy adds a community and refuses 65001:666.
+    to.set_export_policy(policy(&["65001:666"], &["64512:9"]), &rib);
+    let sent = to.take_updates(T).unwrap();
+    let announced: Vec<String> = sent
+        .iter()
+        .flat_map(|u| u.nlri.iter().map(|p| p.net.to_string()))
+        .collect();
+    assert_eq!(announced, vec!["10.0.0.0/24".to_string()], "{sent:?}");
+    let with_new = sent.iter().find(|u| !u.nlri.is_empty()).unwrap();
+    assert!(with_new.attributes.communities.contains(&Community::new(64512, 9)));
+    let withdrawn: Vec<String> = sent
+        .iter()
+        .flat_map(|u| u.withdrawn.iter().map(|p| p.net.to_string()))
+        .collect();
+    assert_eq!(withdrawn, vec!["10.0.1.0/24".to_string()]);
+    assert!(!to.has_pending());
+}

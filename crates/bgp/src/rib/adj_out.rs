@@ -304,11 +304,20 @@ impl AdjRibOut {
             change(self);
             return;
         }
+        let mut queued = std::mem::take(&mut self.pending);
+        for c in queued.values_mut() {
+            c.sent = self.pin(c.sent.take());
+            c.desired = self.pin(c.desired.take());
+        }
+        self.pending = queued;
         let mut before: Vec<Option<Export>> = Vec::with_capacity(keys.len());
         for k in keys {
             let sent = match self.pending.get(k) {
                 Some(c) => c.sent.clone(),
-                None => rib.best_stored(k).and_then(|p| self.export_stored(k, p)),
+                None => {
+                    let e = rib.best_stored(k).and_then(|p| self.export_stored(k, p));
+                    self.pin(e)
+                }
             };
             before.push(sent);
         }
@@ -390,7 +399,7 @@ impl AdjRibOut {
     /// What the peer has for `key`, queued changes included: the export of the best path.
     pub fn advertised(&self, key: &RouteKey, rib: &Rib) -> Option<Outgoing> {
         match self.pending.get(key) {
-            Some(c) => c.desired.as_ref().map(|e| self.outgoing_of(key, e)),
+            Some(c) => c.desired.as_ref().and_then(|e| self.outgoing_of(key, e)),
             None => rib.best(key).and_then(|p| self.export(key, &p)),
         }
     }
@@ -444,8 +453,12 @@ impl AdjRibOut {
                 }
                 (None, None) => {}
                 (sent, Some(out)) => {
+                    let Some(attributes) = self.attributes_of(&out) else {
+                        // Accepted when queued under these settings: cannot be refused now.
+                        continue;
+                    };
                     let next_hop = self.sent_next_hop(&key, &out.path);
-                    packer.announce(family, &out.attributes, next_hop, self.sent_nlri(&key, &out.path))?;
+                    packer.announce(family, &attributes, next_hop, self.sent_nlri(&key, &out.path))?;
                     if sent.is_none() {
                         *self.sent.entry(family).or_default() += 1;
                     }
@@ -526,64 +539,90 @@ impl AdjRibOut {
             // The export policy rejects these attributes: nothing else to work out.
             return None;
         }
-        if !self.may_send(key, path) {
+        if !self.may_send(key, path) || self.shared_attributes_ref(path).is_none() {
             return None;
         }
-        let attributes = self.shared_attributes(path)?;
         Some(Export {
             path: path.clone(),
-            attributes,
+            attributes: None,
         })
     }
 
+    /// The attributes `export` goes out with: pinned ones, or the current export of its path's.
+    fn attributes_of(&mut self, export: &Export) -> Option<Arc<PathAttributes>> {
+        match &export.attributes {
+            Some(a) => Some(a.clone()),
+            None => self.shared_attributes_ref(&export.path).cloned(),
+        }
+    }
+
+    /// Before a settings change: every queued export gets the attributes it has under the
+    /// settings it was queued with, so that the change is seen against them.
+    fn pin(&mut self, export: Option<Export>) -> Option<Export> {
+        let mut e = export?;
+        if e.attributes.is_none() {
+            // Queued exports were accepted under these settings; `None` would mean a bug.
+            e.attributes = Some(self.shared_attributes_ref(&e.path)?.clone());
+        }
+        Some(e)
+    }
+
     /// The route `export` stands for, as it goes on the wire.
-    fn outgoing_of(&self, key: &RouteKey, export: &Export) -> Outgoing {
-        self.outgoing(key, &export.path, export.attributes.clone())
+    fn outgoing_of(&self, key: &RouteKey, export: &Export) -> Option<Outgoing> {
+        let attributes = match &export.attributes {
+            Some(a) => a.clone(),
+            None => Arc::new(self.export_attributes(&export.path)?),
+        };
+        Some(self.outgoing(key, &export.path, attributes))
     }
 
     /// Whether two exports (or their absence) are the same route to the peer: the same
     /// attributes, NLRI and next hop as sent.
-    fn same_export(&self, key: &RouteKey, a: Option<&Export>, b: Option<&Export>) -> bool {
-        match (a, b) {
-            (None, None) => true,
-            (Some(a), Some(b)) => {
-                (Arc::ptr_eq(&a.attributes, &b.attributes) || a.attributes == b.attributes)
-                    && (Arc::ptr_eq(&a.path.source, &b.path.source)
-                        || self.sent_next_hop(key, &a.path) == self.sent_next_hop(key, &b.path))
-                    && a.path.same_nlri(&b.path)
-            }
-            _ => false,
+    fn same_export(&mut self, key: &RouteKey, a: Option<&Export>, b: Option<&Export>) -> bool {
+        let (a, b) = match (a, b) {
+            (None, None) => return true,
+            (Some(a), Some(b)) => (a, b),
+            _ => return false,
+        };
+        let same_source = Arc::ptr_eq(&a.path.source, &b.path.source);
+        if !a.path.same_nlri(&b.path)
+            || (!same_source && self.sent_next_hop(key, &a.path) != self.sent_next_hop(key, &b.path))
+        {
+            return false;
+        }
+        if same_source && a.attributes.is_none() && b.attributes.is_none() {
+            // The same received attributes under the same settings.
+            return true;
+        }
+        match (self.attributes_of(a), self.attributes_of(b)) {
+            (Some(x), Some(y)) => Arc::ptr_eq(&x, &y) || x == y,
+            (x, y) => x.is_none() && y.is_none(),
         }
     }
 
     /// The path's attributes as this peer gets them, computed once for every path with the
     /// same received attributes (one UPDATE's routes): `None` when the export policy rejects
     /// them.
-    fn shared_attributes<P: PathView>(&mut self, path: &P) -> Option<Arc<PathAttributes>> {
+    fn shared_attributes_ref<P: PathView>(&mut self, path: &P) -> Option<&Arc<PathAttributes>> {
         let source = export_source(path);
-        if let Some((last, sent)) = &self.last_exported
-            && *last == source
-        {
-            // The previous route came from the same UPDATE: no lookup.
-            return sent.clone();
-        }
-        match self.exported.get(&source) {
-            Some((_, sent)) => {
-                self.last_exported = Some((source, sent.clone()));
-                sent.clone()
-            }
-            None => {
-                if self.exported.len() >= EXPORT_CACHE_PRUNE {
-                    // The cache holds each source allocation: one only it holds is gone.
-                    self.exported.retain(|_, (from, _)| Arc::strong_count(from) > 1);
-                    self.last_exported = None;
+        let hit = matches!(&self.last_exported, Some((last, _)) if *last == source);
+        // The previous route came from the same UPDATE: no lookup.
+        if !hit {
+            let sent = match self.exported.get(&source) {
+                Some((_, sent)) => sent.clone(),
+                None => {
+                    if self.exported.len() >= EXPORT_CACHE_PRUNE {
+                        // The cache holds each source allocation: one only it holds is gone.
+                        self.exported.retain(|_, (from, _)| Arc::strong_count(from) > 1);
+                    }
+                    let sent = self.export_attributes(path).map(Arc::new);
+                    self.exported.insert(source, (path.attributes().clone(), sent.clone()));
+                    sent
                 }
-                let sent = self.export_attributes(path).map(Arc::new);
-                self.exported.insert(source, (path.attributes().clone(), sent.clone()));
-                self.last_exported = Some((source, sent.clone()));
-                sent
-            }
+            };
+            self.last_exported = Some((source, sent));
         }
+        self.last_exported.as_ref().and_then(|(_, sent)| sent.as_ref())
     }
 
     /// Whether this peer gets nothing of `path`, whatever its key: the path came from it, the
@@ -591,7 +630,7 @@ impl AdjRibOut {
     /// nothing of a run of changes (the routes of one UPDATE) passes over them at the cost of
     /// a comparison each.
     fn refuses<P: PathView>(&mut self, path: &P) -> bool {
-        !self.may_get(path) || self.shared_attributes(path).is_none()
+        !self.may_get(path) || self.shared_attributes_ref(path).is_none()
     }
 
     /// Split horizon (RFC 4271 §9.2) and the reflection rules (RFC 4456 §6).

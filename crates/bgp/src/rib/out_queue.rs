@@ -14,12 +14,14 @@ use super::stored::Stored;
 use super::table::hash_key;
 use crate::attribute::PathAttributes;
 
-/// A route as this peer has it or gets it: the export of `path` with `attributes` (the export
-/// rules and policy applied when it was queued).
+/// A route as this peer has it or gets it: the export of `path`.
 #[derive(Debug, Clone)]
 pub(crate) struct Export {
     pub path: Stored,
-    pub attributes: Arc<PathAttributes>,
+    /// The attributes it goes with; `None`: the export of the path's attributes under the
+    /// Adj-RIB-Out's settings, looked up in its cache when needed (a withdrawal never needs
+    /// them). Set before the settings change, so that the change is seen against them.
+    pub attributes: Option<Arc<PathAttributes>>,
 }
 
 /// One queued change of what a peer has for a destination.
@@ -91,6 +93,10 @@ impl OutQueue {
         let items = &self.items;
         self.index
             .insert_unique(hash, i, |&j| items.get(j as usize).map_or(0, |(k, _)| hash_key(k)));
+    }
+
+    pub fn values_mut(&mut self) -> impl Iterator<Item = &mut Change> {
+        self.items.iter_mut().map(|(_, c)| c)
     }
 
     /// Every queued change, in the order queued; the queue is left empty.
