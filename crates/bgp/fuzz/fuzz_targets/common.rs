@@ -3,11 +3,15 @@
 //! regressions without cargo-fuzz). Each `check_*` panics when an invariant breaks.
 #![allow(dead_code)]
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::net::Ipv4Addr;
+use std::sync::Arc;
 use std::time::Duration;
 
+use weft_bgp::attribute::NextHop;
 use weft_bgp::fsm::{Action, ConnId, GracefulRestartConfig, Input, PeerConfig, Session, State, Time};
-use weft_bgp::rib::{PeerId, PeerInfo, PeerKind, Rib, RibConfig};
+use weft_bgp::nlri::{Nlri, Prefix};
+use weft_bgp::rib::{AdjRibOut, OutPeerConfig, Outgoing, PeerId, PeerInfo, PeerKind, Policy, Rib, RibConfig, RouteKey};
 use weft_bgp::{
     Action as UpdateAction, AddPathFamily, Capability, Family, GracefulRestart, GracefulRestartFamily, Message, Open,
     SessionCaps, Update, decode_message, frame_length,
@@ -273,6 +277,9 @@ fn peer_open(local: &PeerConfig) -> Open {
 struct Harness {
     session: Session,
     rib: Rib,
+    /// An eBGP peer the RIB's best paths go to, and what it was sent (from the UPDATEs).
+    out: AdjRibOut,
+    sent: BTreeMap<RouteKey, Outgoing>,
     now: Time,
     /// The connection octets go to: the last one the session opened or we handed it.
     conn: ConnId,
@@ -338,6 +345,7 @@ impl Harness {
     /// Hands a session action to the RIB and checks what it reports against what it holds.
     fn rib_action(&mut self, action: &Action) {
         let changes = self.rib.on_session_action(PEER, action, self.now);
+        self.out.best_changed(&changes);
         for c in &changes {
             assert_ne!(c.old_best(), c.new_best());
         }
@@ -356,15 +364,98 @@ impl Harness {
         }
     }
 
+    /// Sends the Adj-RIB-Out's queue and checks that the peer then holds exactly the export of
+    /// every best path: nothing missing, nothing stale, whatever changed while queued.
+    fn flush(&mut self) {
+        let updates = self
+            .out
+            .take_updates(self.now)
+            .expect("the Adj-RIB-Out's UPDATEs encode");
+        for u in &updates {
+            apply_sent(&mut self.sent, u);
+        }
+        assert!(!self.out.has_pending());
+        let keys: BTreeSet<RouteKey> = self
+            .sent
+            .keys()
+            .cloned()
+            .chain(self.rib.best_paths().map(|(k, _)| k))
+            .collect();
+        for k in keys {
+            assert_eq!(self.sent.get(&k), self.out.advertised(&k, &self.rib).as_ref(), "{k}");
+        }
+    }
+
     fn advance(&mut self, millis: u64) {
         self.now = Time::from_millis(self.now.as_millis().saturating_add(millis));
     }
 }
 
+/// What a peer holds after `u`, by key.
+fn apply_sent(sent: &mut BTreeMap<RouteKey, Outgoing>, u: &Update) {
+    for p in &u.withdrawn {
+        sent.remove(&RouteKey::of(&Nlri::Prefix(*p)));
+    }
+    if let Some(m) = &u.attributes.mp_unreach {
+        for n in &m.withdrawn {
+            sent.remove(&RouteKey::of(n));
+        }
+    }
+    let mut attributes = u.attributes.clone();
+    attributes.next_hop = None;
+    attributes.mp_reach = None;
+    attributes.mp_unreach = None;
+    let attributes = Arc::new(attributes);
+    if let Some(hop) = u.attributes.next_hop {
+        for p in &u.nlri {
+            let out = Outgoing {
+                nlri: Nlri::Prefix(Prefix { ..*p }),
+                attributes: attributes.clone(),
+                next_hop: NextHop::new(hop.into()),
+            };
+            sent.insert(RouteKey::of(&out.nlri), out);
+        }
+    }
+    if let Some(m) = &u.attributes.mp_reach {
+        for n in &m.nlri {
+            let out = Outgoing {
+                nlri: n.clone(),
+                attributes: attributes.clone(),
+                next_hop: m.next_hop,
+            };
+            sent.insert(RouteKey::of(n), out);
+        }
+    }
+}
+
+/// The Adj-RIB-Out of the harness: an eBGP peer with every family.
+fn out_peer() -> AdjRibOut {
+    AdjRibOut::new(OutPeerConfig {
+        peer: PeerId(2),
+        info: PeerInfo {
+            address: Ipv4Addr::new(192, 0, 2, 3).into(),
+            asn: 65099,
+            router_id: Ipv4Addr::new(192, 0, 2, 3),
+            kind: PeerKind::Ebgp,
+            rr_client: false,
+        },
+        local_as: LOCAL_AS,
+        router_id: Ipv4Addr::new(192, 0, 2, 1),
+        cluster_id: None,
+        local_address: Ipv4Addr::new(192, 0, 2, 1).into(),
+        caps: SessionCaps::modern(),
+        families: Family::ALL.into_iter().collect(),
+        mrai: Duration::ZERO,
+        default_local_pref: 100,
+    })
+}
+
 /// `session_stream` target: a `Session` brought to OpenConfirm or Established with a valid OPEN,
 /// then fed arbitrary octets in arbitrary chunks, interleaved with time passing and a few other
-/// inputs; every action also goes through `Rib::on_session_action`. Nothing panics, and the
-/// invariants in `Harness` hold after every call.
+/// inputs; every action also goes through `Rib::on_session_action`, and the best-path changes
+/// to an Adj-RIB-Out for another peer whose export policy changes now and then. Nothing panics,
+/// the invariants in `Harness` hold after every call, and whenever time passes the other peer,
+/// sent its queued UPDATEs, holds exactly the export of every best path.
 pub fn session_stream_target(data: &[u8]) {
     let mut ops = Ops { data };
     let flags = ops.u8().unwrap_or(0);
@@ -381,11 +472,14 @@ pub fn session_stream_target(data: &[u8]) {
     let mut h = Harness {
         session,
         rib: Rib::new(RibConfig::new(LOCAL_AS, Ipv4Addr::new(192, 0, 2, 1))),
+        out: out_peer(),
+        sent: BTreeMap::new(),
         now: Time::ZERO,
         conn: ConnId::Outgoing(0),
         next_incoming: 0,
         kind,
     };
+    h.out.initial_dump(&h.rib);
     h.handle(Input::Start { passive: false });
     assert_eq!(h.session.state(), State::OpenSent);
     let open_bytes = Message::Open(open)
@@ -436,6 +530,7 @@ pub fn session_stream_target(data: &[u8]) {
                 let ms = u64::from(ops.u16().unwrap_or(0)) * if op < 210 { 1 } else { 64 };
                 h.advance(ms);
                 h.handle(Input::Tick);
+                h.flush();
             }
             // Straight to the next deadline.
             220..=229 => {
@@ -479,6 +574,16 @@ pub fn session_stream_target(data: &[u8]) {
             249 => h.handle(Input::SendUpdate(Box::new(Update::end_of_rib(
                 Family::ALL[usize::from(ops.u8().unwrap_or(0)) % Family::ALL.len()],
             )))),
+            // The peer's export policy changes while changes may be queued: none, one that
+            // adds a community, one that takes only routes with a route target.
+            250..=252 => {
+                let policy = match op {
+                    250 => None,
+                    251 => Policy::parse::<&str>(&[], &[], &["64512:9"]).ok(),
+                    _ => Policy::parse(&["64512:1"], &[], &[]).ok(),
+                };
+                h.out.set_export_policy(policy, &h.rib);
+            }
             // Switch the connection octets go to among the ones the session may know.
             _ => {
                 h.conn = match ops.u8().unwrap_or(0) % 3 {
@@ -489,6 +594,7 @@ pub fn session_stream_target(data: &[u8]) {
             }
         }
     }
+    h.flush();
 }
 
 impl Harness {
