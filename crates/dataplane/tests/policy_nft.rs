@@ -2,7 +2,7 @@
 //! generated script applies in one transaction, reads back as the ruleset (no drift), a new peer
 //! is one element, and a table changed behind the agent's back is repaired.
 
-use weft_api::sync::{EndpointPolicy, LocalEndpoint, NodeState, PolicyPort, PolicySets};
+use weft_api::sync::{EndpointPolicy, LocalEndpoint, NetworkState, NodeState, PolicyPort, PolicySets};
 use weft_dataplane::netns::NetNs;
 use weft_dataplane::services::{self, Nft};
 use weft_dataplane::{Kernel, policy};
@@ -120,9 +120,27 @@ async fn the_policy_table_applies_reads_back_and_repairs() {
         None
     );
 
-    // The policy goes: its chain and sets go, the skeleton stays empty; no policy, no table.
+    // The policy goes: its chain and sets go, the skeleton stays empty. The table stays while
+    // the node has a network (conntrack follows every flow from its first packet); without
+    // one, no table.
     let mut none = second.clone();
     none.policies.clear();
+    none.services.clear();
+    none.networks.insert(
+        "default".into(),
+        NetworkState {
+            name: "default".into(),
+            vni: 1,
+        },
+    );
+    let skeleton = policy::table(&none);
+    assert!(skeleton.is_some());
+    nft.sync(skeleton.as_ref(), None, true).unwrap();
+    assert_eq!(
+        services::script(skeleton.as_ref(), nft.observe().unwrap().as_ref(), true),
+        None
+    );
+    none.networks.clear();
     nft.sync(policy::table(&none).as_ref(), None, true).unwrap();
     assert_eq!(nft.observe().unwrap(), None);
 }

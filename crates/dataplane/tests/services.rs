@@ -17,6 +17,7 @@ use weft_api::sync::{
 use weft_dataplane::netns::NetNs;
 use weft_dataplane::plan::{self, node_plan};
 use weft_dataplane::pod::{self, PodSpec, format_mac};
+use weft_dataplane::policy;
 use weft_dataplane::services::{self, Nft};
 use weft_dataplane::{Kernel, marks};
 use weft_testnet::{Namespaces, ip as run_ip};
@@ -176,17 +177,31 @@ impl Cluster {
     /// Reconciles every node as the agent does, and checks that it converged: the kernel reads
     /// back as the plan, and nftables as the ruleset (no script left to run).
     async fn reconcile(&self) {
-        for (kernel, state) in self.kernels.iter().zip(&self.states) {
-            let desired = node_plan(state);
-            let observed = kernel.observe().await.unwrap();
-            let failures = kernel.apply(&plan::diff(&desired, &observed)).await.unwrap();
-            assert!(failures.is_empty(), "{failures:?}");
-            assert_eq!(kernel.observe().await.unwrap(), desired, "routes differ from the plan");
-            let nft = Nft::new(kernel.clone());
-            nft.reconcile(state, true).unwrap();
-            let left = services::script(services::ruleset(state).as_ref(), nft.observe().unwrap().as_ref(), true);
-            assert_eq!(left, None, "nftables did not converge on {}", state.node);
+        for i in 0..self.kernels.len() {
+            self.reconcile_routes(i).await;
+            self.reconcile_nft(i);
         }
+    }
+
+    /// The first half of a node's reconciliation (the agent's order): routes, rules, neighbours.
+    async fn reconcile_routes(&self, i: usize) {
+        let (kernel, state) = (&self.kernels[i], &self.states[i]);
+        let desired = node_plan(state);
+        let observed = kernel.observe().await.unwrap();
+        let failures = kernel.apply(&plan::diff(&desired, &observed)).await.unwrap();
+        assert!(failures.is_empty(), "{failures:?}");
+        assert_eq!(kernel.observe().await.unwrap(), desired, "routes differ from the plan");
+    }
+
+    /// The second half: the node's nftables table (Services and NetworkPolicy, as the agent has
+    /// it).
+    fn reconcile_nft(&self, i: usize) {
+        let (kernel, state) = (&self.kernels[i], &self.states[i]);
+        let nft = Nft::new(kernel.clone());
+        let desired = policy::table(state);
+        nft.sync(desired.as_ref(), None, true).unwrap();
+        let left = services::script(desired.as_ref(), nft.observe().unwrap().as_ref(), true);
+        assert_eq!(left, None, "nftables did not converge on {}", state.node);
     }
 }
 
@@ -701,4 +716,105 @@ async fn a_udp_flow_to_a_removed_endpoint_moves_to_a_live_one() {
     for _ in 0..5 {
         assert_eq!(ask(&socket), other, "the flow did not move");
     }
+}
+
+/// A server that answers every octet it reads with the pod's name, on one connection after
+/// another, until stopped (a long-lived connection, where [`serve`] closes after one answer).
+fn serve_chatty(netns: &str, name: &str, port: u16) -> Servers {
+    let stop = Arc::new(AtomicBool::new(false));
+    let ns = NetNs::open(&Namespaces::path(netns)).unwrap();
+    let listener = ns.run(move || TcpListener::bind(("::", port))).unwrap().unwrap();
+    let (flag, name) = (stop.clone(), name.to_string());
+    let thread = std::thread::spawn(move || {
+        for s in listener.incoming() {
+            if flag.load(Ordering::SeqCst) {
+                return;
+            }
+            let Ok(mut s) = s else { continue };
+            let name = name.clone();
+            std::thread::spawn(move || {
+                let mut byte = [0u8; 1];
+                while matches!(s.read(&mut byte), Ok(1)) {
+                    if s.write_all(name.as_bytes()).is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    Servers {
+        stop,
+        threads: vec![thread],
+        netns: netns.to_string(),
+        tcp: vec![port],
+    }
+}
+
+/// One exchange on an open connection: an octet out, the answer back.
+fn ask(s: &mut TcpStream) -> String {
+    s.set_read_timeout(Some(Duration::from_secs(2))).unwrap();
+    if let Err(e) = s.write_all(b"?") {
+        return format!("write: {e}");
+    }
+    let mut buf = [0u8; 64];
+    match s.read(&mut buf) {
+        Ok(0) => "closed".into(),
+        Ok(n) => String::from_utf8_lossy(&buf[..n]).to_string(),
+        Err(e) => format!("read: {e}"),
+    }
+}
+
+/// The agent programs a node's routes before its nftables table. A connection opened in
+/// between goes to the virtual IP untranslated, along the Service's route to a hosting node,
+/// which translates it on arrival. When the table comes a moment later, that connection must go
+/// on: only new connections that nothing translated are refused (seen in the lab as a
+/// connection to a just-created Service that stalled).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_connection_opened_before_the_table_outlives_it() {
+    let mut c = Cluster::new("svc-early", 2, &[("e1", 1, 11), ("client", 0, 13)]).await;
+    c.reconcile().await;
+    let _server = serve_chatty(&c.pod("e1").netns, "e1", 8080);
+    let web = service(
+        "web",
+        "10.96.0.60",
+        "fd96::60",
+        &[("TCP", 80)],
+        vec![endpoint(&c, "e1", &[(80, 8080)])],
+    );
+    c.set_service(&web);
+    // The hosting node is done; the client's node has the routes, not yet the table.
+    c.reconcile_routes(1).await;
+    c.reconcile_nft(1);
+    c.reconcile_routes(0).await;
+    let ns = NetNs::open(&Namespaces::path(&c.pod("client").netns)).unwrap();
+    let mut early: Vec<TcpStream> = ns
+        .run(|| {
+            ["10.96.0.60", "fd96::60"]
+                .iter()
+                .map(|vip| TcpStream::connect_timeout(&sa(vip, 80), Duration::from_secs(2)).unwrap())
+                .collect()
+        })
+        .unwrap();
+    for s in &mut early {
+        assert_eq!(ask(s), "e1", "through the hosting node's translation");
+    }
+    c.reconcile_nft(0);
+    for s in &mut early {
+        assert_eq!(
+            ask(s),
+            "e1",
+            "the same connection, after the client's node got its table"
+        );
+    }
+    // New connections are translated on the client's node now, and answered.
+    let fresh = ns
+        .run(|| {
+            let mut s = TcpStream::connect_timeout(&sa("10.96.0.60", 80), Duration::from_secs(2)).unwrap();
+            ask(&mut s)
+        })
+        .unwrap();
+    assert_eq!(fresh, "e1");
+    // A port the Service does not have is still refused at once.
+    let other = tcp_answers(&c.pod("client").netns, sa("10.96.0.60", 81), 1);
+    assert!(other.keys().all(|k| k.contains("refused")), "{other:?}");
 }

@@ -13,11 +13,15 @@ use weft_api::sync::NodeState;
 
 use crate::services::{self, Ruleset};
 
-/// The node's table `inet weft`: Services and NetworkPolicy; `None` when it has neither (then
-/// Weft has no table). Both skeletons are always there once the table is, so a first Service or
-/// a first policy changes elements and chains, never the table's structure.
+/// The node's table `inet weft`: Services and NetworkPolicy. Both skeletons are always there
+/// once the table is, so a first Service or a first policy changes elements and chains, never the
+/// table's structure. The table is there as soon as the node has a network, even without either:
+/// its hooks turn conntrack on, so that every pod flow is tracked from its first packet. A table
+/// that came with the first Service would pick up the flows already open halfway through and
+/// translate them (a connection opened a moment before that Service was programmed would
+/// break). `None` for a node without networks (then Weft has no table).
 pub fn table(state: &NodeState) -> Option<Ruleset> {
-    if state.services.is_empty() && state.policies.is_empty() {
+    if state.networks.is_empty() && state.services.is_empty() && state.policies.is_empty() {
         return None;
     }
     let mut r = services::ruleset(state).unwrap_or_else(services::ruleset::skeleton);

@@ -11,8 +11,9 @@
 //!                                dnat to daddr . l4proto . dport . (numgen random | jhash saddr) mod N
 //!                                        map @[local_]endpoints_v4|v6    (-> endpoint . target port)
 //! nat_postrouting (nat, srcnat)  ct status dnat saddr . daddr @hairpin_v4|v6  snat to the pod gateway
-//! filter_forward (filter)        from pods or VXLAN, daddr still a virtual IP (nothing translated
-//!                                it): mark with the network's table, goto refuse
+//! filter_forward (filter)        a new connection from pods or VXLAN, daddr still a virtual IP
+//!                                (nothing translated it): mark with the network's table, goto
+//!                                refuse
 //! refuse                         TCP reset, else ICMP port unreachable
 //! ```
 //!
@@ -457,19 +458,24 @@ pub(crate) fn skeleton() -> Ruleset {
     for family in Family::BOTH {
         let (fam, _) = family.nft();
         let s = family.suffix();
-        // Still addressed to a virtual IP after dstnat: no endpoint for it (or not for this
-        // port). Refused, the refusal marked with the network's table to be routed back.
+        // A new connection still addressed to a virtual IP after dstnat: no endpoint for it (or
+        // not for this port). Refused, the refusal marked with the network's table to be routed
+        // back. New ones only: a connection opened while this node had the Service's route and
+        // not yet its translation (the agent programs routes first) went untranslated to a
+        // hosting node, which translated it on arrival; it goes on that way.
         add_rule(
             c,
             "filter_forward",
             format!(
-                "iifname \"{POD_INTERFACE_PREFIX}*\" meta mark set {fam} daddr map @vip_tables_{s} meta mark set iifname map @pod_tables goto refuse"
+                "iifname \"{POD_INTERFACE_PREFIX}*\" ct state new meta mark set {fam} daddr map @vip_tables_{s} meta mark set iifname map @pod_tables goto refuse"
             ),
         );
         add_rule(
             c,
             "filter_forward",
-            format!("iifname \"{VXLAN_DEVICE}\" meta mark set {fam} daddr map @vip_tables_{s} goto refuse"),
+            format!(
+                "iifname \"{VXLAN_DEVICE}\" ct state new meta mark set {fam} daddr map @vip_tables_{s} goto refuse"
+            ),
         );
     }
     add_rule(c, "refuse", "meta l4proto tcp reject with tcp reset".into());
