@@ -2,7 +2,9 @@
 //! endpoints on two nodes. Connections from pods on every node reach every endpoint (TCP, UDP,
 //! IPv4, IPv6); a deleted endpoint gets no new connection while established ones to the others
 //! survive; a new endpoint gets traffic; hairpin; named target ports that differ per pod; a
-//! Service without endpoints refuses at once. Needs root. Counts are printed (`--nocapture`).
+//! Service without endpoints refuses at once; connections opened while a new Service is being
+//! programmed are answered or fail to connect, never broken later. Needs root. Counts are
+//! printed (`--nocapture`).
 
 mod lab_harness;
 
@@ -355,4 +357,85 @@ fn hairpin_and_a_service_without_endpoints() {
         took < Duration::from_millis(500),
         "not refused at once: {took:?} ({error:?})"
     );
+}
+
+/// How the connections opened while a Service was being programmed ended.
+#[derive(Debug, Default)]
+struct Outcome {
+    /// Failed to connect.
+    refused: usize,
+    answered: usize,
+    /// Connected, then no answer: what went wrong.
+    broken: Vec<String>,
+}
+
+/// Connections from `from` to `vip:80`, one after another, until twenty in a row are answered
+/// (or 10 s pass).
+fn while_programmed(from: &str, vip: IpAddr) -> Outcome {
+    netns(from)
+        .run(|| {
+            let mut out = Outcome::default();
+            let mut in_a_row = 0;
+            let started = Instant::now();
+            while in_a_row < 20 && started.elapsed() < Duration::from_secs(10) {
+                let Ok(mut s) = TcpStream::connect_timeout(&SocketAddr::new(vip, 80), Duration::from_millis(500))
+                else {
+                    out.refused += 1;
+                    in_a_row = 0;
+                    std::thread::sleep(Duration::from_millis(5));
+                    continue;
+                };
+                let reply = (|| {
+                    s.set_read_timeout(Some(Duration::from_secs(2)))?;
+                    s.write_all(b"GET / HTTP/1.0\r\n\r\n")?;
+                    let mut reply = String::new();
+                    s.read_to_string(&mut reply)?;
+                    Ok::<_, std::io::Error>(reply)
+                })();
+                match reply {
+                    Ok(r) if r.contains("hello from ") => {
+                        out.answered += 1;
+                        in_a_row += 1;
+                    }
+                    Ok(r) => out.broken.push(format!("answer {r:?}")),
+                    Err(e) => out.broken.push(e.to_string()),
+                }
+            }
+            out
+        })
+        .expect("inside the pod")
+}
+
+/// The nodes program a new Service a moment after the API accepts it, routes first, then the
+/// table (docs/dataplane.md, "A Service being programmed"). A connection opened meanwhile may
+/// fail to connect, but one that connects is answered: none stalls or is reset later.
+#[test]
+fn connections_opened_while_a_service_is_programmed_are_answered_or_refused() {
+    let lab = Lab::up(Some(THREE_NODES));
+    pod(&lab, "cloud-a/shop/api-1", "node-1", "app=api", "");
+    pod(&lab, "cloud-a/shop/api-2", "node-2", "app=api", "");
+    let clients: Vec<String> = ["node-1", "node-2", "node-3"]
+        .iter()
+        .map(|node| pod(&lab, &format!("cloud-a/shop/client-{node}"), node, "app=client", ""))
+        .collect();
+    let vips = cluster_ips(&service(&lab, API));
+    let outcomes: Vec<(String, Outcome)> = std::thread::scope(|scope| {
+        let runs: Vec<_> = clients
+            .iter()
+            .flat_map(|c| vips.iter().map(move |v| (c, *v)))
+            .map(|(c, v)| scope.spawn(move || (format!("{c} -> {v}"), while_programmed(c, v))))
+            .collect();
+        runs.into_iter().filter_map(|r| r.join().ok()).collect()
+    });
+    assert_eq!(outcomes.len(), clients.len() * vips.len());
+    for (what, o) in &outcomes {
+        eprintln!(
+            "{what}: {} did not connect, {} answered, {} broken",
+            o.refused,
+            o.answered,
+            o.broken.len()
+        );
+        assert!(o.broken.is_empty(), "{what}: connected, then {:?}", o.broken);
+        assert!(o.answered >= 20, "{what}: never served ({} did not connect)", o.refused);
+    }
 }
