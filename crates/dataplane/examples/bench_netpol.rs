@@ -155,7 +155,8 @@ async fn main() {
             ]
         })
         .collect();
-    // For reference: no table at all (no conntrack either), as in a cluster without Services.
+    // For reference: no table at all (no conntrack either); the agent always has one on a node
+    // with a network.
     cases.insert(0, (usize::MAX, false));
     tables.insert(0, [None, None]);
     let install = |i: usize| -> Duration {
