@@ -32,6 +32,25 @@ fn policy(deny: &[&str], add: &[&str]) -> Option<Policy> {
     Some(Policy::parse(&[], deny, add).unwrap())
 }
 
+/// The Adj-RIB-Out of peer 2 (eBGP, IPv4 unicast, no MRAI).
+fn out_to_peer_2(rib: &Rib) -> AdjRibOut {
+    AdjRibOut::new(OutPeerConfig {
+        peer: PeerId(2),
+        info: *rib.peer_info(PeerId(2)).unwrap(),
+        local_as: LOCAL_AS,
+        router_id: ip("192.0.2.100"),
+        cluster_id: None,
+        local_address: "10.0.0.100".parse().unwrap(),
+        caps: SessionCaps {
+            four_octet_as: true,
+            ..SessionCaps::default()
+        },
+        families: BTreeSet::from([Family::Ipv4Unicast]),
+        mrai: Duration::ZERO,
+        default_local_pref: 100,
+    })
+}
+
 fn key(p: &str) -> RouteKey {
     RouteKey::Prefix(p.parse().unwrap())
 }
@@ -118,23 +137,7 @@ fn a_peer_going_down_takes_its_rejected_routes_and_graceful_restart_keeps_them()
 #[test]
 fn export_policy_changes_are_sent_as_the_difference() {
     let mut rib = rib();
-    let info = *rib.peer_info(PeerId(2)).unwrap();
-    let mut to = AdjRibOut::new(OutPeerConfig {
-        peer: PeerId(2),
-        info,
-        local_as: LOCAL_AS,
-        router_id: ip("192.0.2.100"),
-        cluster_id: None,
-        local_address: "10.0.0.100".parse().unwrap(),
-        caps: SessionCaps {
-            four_octet_as: true,
-            ..SessionCaps::default()
-        },
-        families: BTreeSet::from([Family::Ipv4Unicast]),
-        mrai: Duration::ZERO,
-        default_local_pref: 100,
-    })
-    .with_export_policy(policy(&["65001:666"], &["64512:9"]));
+    let mut to = out_to_peer_2(&rib).with_export_policy(policy(&["65001:666"], &["64512:9"]));
     let changes = rib.apply_update(
         PeerId(1),
         &announce(&["10.0.0.0/24"], with_communities(&[]), "10.1.0.1"),
@@ -180,22 +183,7 @@ fn export_policy_changes_are_sent_as_the_difference() {
 #[test]
 fn queued_changes_are_measured_against_the_old_policy() {
     let mut rib = rib();
-    let info = *rib.peer_info(PeerId(2)).unwrap();
-    let mut to = AdjRibOut::new(OutPeerConfig {
-        peer: PeerId(2),
-        info,
-        local_as: LOCAL_AS,
-        router_id: ip("192.0.2.100"),
-        cluster_id: None,
-        local_address: "10.0.0.100".parse().unwrap(),
-        caps: SessionCaps {
-            four_octet_as: true,
-            ..SessionCaps::default()
-        },
-        families: BTreeSet::from([Family::Ipv4Unicast]),
-        mrai: Duration::ZERO,
-        default_local_pref: 100,
-    });
+    let mut to = out_to_peer_2(&rib);
     let prefixes = ["10.0.0.0/24", "10.0.1.0/24"];
     let a = || with_communities(&[(65001, 7)]);
     to.initial_dump(&rib);

@@ -63,9 +63,8 @@ impl Imports {
         let name = vrf.name.clone();
         let mut fresh = vrf;
         let all: Vec<BestChange> = rib
-            .best_paths()
-            .filter(|(_, p)| p.peer != PeerId::LOCAL)
-            .map(|(key, path)| BestChange::new(key, None, Some(path)))
+            .best_as_changes()
+            .filter_map(|c| c.without_peer(PeerId::LOCAL))
             .collect();
         fresh.apply(&all, &rib.config().decision);
         let old = self.vrfs.remove(&name);

@@ -37,16 +37,6 @@ impl BestChange {
         self.new.as_ref().map(|p| p.path(&self.key))
     }
 
-    /// The peer the old best path came from, without making the readable path.
-    pub fn old_peer(&self) -> Option<PeerId> {
-        self.old.as_ref().map(Stored::peer)
-    }
-
-    /// The peer the new best path comes from, without making the readable path.
-    pub fn new_peer(&self) -> Option<PeerId> {
-        self.new.as_ref().map(Stored::peer)
-    }
-
     /// The same change with the paths of `peer` left out (`None` on both sides): `None` when
     /// nothing is left.
     pub fn without_peer(&self, peer: PeerId) -> Option<BestChange> {

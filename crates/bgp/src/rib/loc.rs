@@ -507,6 +507,16 @@ impl Rib {
             .filter_map(|(_, k, e)| e.best().map(|b| (k.clone(), b.path(&k))))
     }
 
+    /// Every best path as a change from nothing: replays the table into a new consumer (a VRF
+    /// added) without making readable paths.
+    pub fn best_as_changes(&self) -> impl Iterator<Item = BestChange> + '_ {
+        self.best_stored_paths().map(|(key, p)| BestChange {
+            key,
+            old: None,
+            new: Some(p.clone()),
+        })
+    }
+
     /// [`Rib::best_paths`] as stored.
     pub(crate) fn best_stored_paths(&self) -> impl Iterator<Item = (RouteKey, &Stored)> + '_ {
         self.entries.iter().filter_map(|(_, k, e)| e.best().map(|b| (k, b)))
